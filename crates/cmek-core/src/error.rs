@@ -1,0 +1,259 @@
+//! The error contract: v1beta's `ErrorResponse`, the stable numeric code of every cause, and
+//! field errors carried in `details`.
+//!
+//! The real API documents three codes (49900001, 49900003, 49900007); every other cause gets a
+//! code of its own here so clients can branch on it. Codes never change meaning once shipped.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// v1beta `ErrorResponse`: `{code, message, details}`; `details` is an array of strings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorResponse {
+    pub code: i64,
+    pub message: String,
+    #[serde(default)]
+    pub details: Vec<String>,
+}
+
+impl ErrorResponse {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code: code.code(), message: message.into(), details: Vec::new() }
+    }
+
+    pub fn with_details(mut self, details: Vec<String>) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// The known cause, when the code is one of ours.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        ErrorCode::from_code(self.code)
+    }
+
+    /// The field errors carried in `details` (entries that are not `field: message` are skipped).
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        self.details.iter().filter_map(|d| FieldError::from_detail(d)).collect()
+    }
+}
+
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $name:ident = $code:literal, $status:literal; )*) => {
+        /// Every cause the server can answer with. The number is the `code` of the
+        /// `ErrorResponse`; the status is the HTTP status it travels with.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode { $( $(#[$doc])* $name, )* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$name, )* ];
+
+            pub const fn code(self) -> i64 {
+                match self { $( ErrorCode::$name => $code, )* }
+            }
+
+            pub const fn http_status(self) -> u16 {
+                match self { $( ErrorCode::$name => $status, )* }
+            }
+
+            pub fn from_code(code: i64) -> Option<Self> {
+                match code { $( $code => Some(ErrorCode::$name), )* _ => None }
+            }
+
+            /// The variant's name, for logs and documentation.
+            pub const fn name(self) -> &'static str {
+                match self { $( ErrorCode::$name => stringify!($name), )* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// No or wrong credentials (the real API's code).
+    Unauthenticated = 49900001, 401;
+    /// Authenticated, but not allowed (the real API's code).
+    PermissionDenied = 49900003, 403;
+    /// More than the allowed requests per minute (the real API's code).
+    RateLimited = 49900007, 429;
+
+    /// The body is not JSON.
+    MalformedJson = 49910001, 400;
+    /// A field has the wrong type or shape, or is unknown.
+    InvalidField = 49910002, 400;
+    /// A required field is absent.
+    MissingField = 49910003, 400;
+    /// A query parameter is not valid.
+    InvalidQuery = 49910004, 400;
+    /// A path id is not a decimal uint64.
+    InvalidPathId = 49910005, 400;
+    /// The body is larger than the server accepts.
+    PayloadTooLarge = 49910006, 400;
+    /// The request body is not sent as `application/json`.
+    UnsupportedMediaType = 49910007, 400;
+    /// One or more fields break a rule; `details` names each.
+    ValidationFailed = 49910008, 400;
+    /// The path exists, the method does not.
+    MethodNotAllowed = 49910009, 405;
+
+    /// aws-cmek on a project created without `aws_cmek_enabled`.
+    CmekNotEnabled = 49920001, 400;
+    /// A key for another region than the project's configured one.
+    CmekRegionLocked = 49920002, 400;
+    /// A different key for the region that already has one.
+    CmekKeyAlreadyConfigured = 49920003, 400;
+    /// A cluster in a CMEK project before its key is configured.
+    CmekNotConfigured = 49920004, 400;
+    /// A cluster type or cloud provider a CMEK project cannot host.
+    CmekClusterNotAllowed = 49920005, 400;
+    /// A cluster outside the CMEK project's key region.
+    CmekClusterRegionMismatch = 49920006, 400;
+    /// `kms_arn` is not a KMS key ARN.
+    KmsArnInvalid = 49920007, 400;
+    /// `kms_arn` is in another region than `region`.
+    KmsArnRegionMismatch = 49920008, 400;
+
+    /// The key policy does not let the service use the key.
+    KeyAccessDenied = 49930001, 400;
+    /// The key is disabled in KMS.
+    KeyDisabled = 49930002, 400;
+    /// The key is scheduled for deletion in KMS.
+    KeyPendingDeletion = 49930003, 400;
+    /// KMS does not know the key.
+    KeyNotFound = 49930004, 400;
+    /// KMS could not be reached to check the key.
+    KmsUnreachable = 49930005, 500;
+    /// The key is in a state KMS refuses the operation in (sandbox KMS).
+    KmsInvalidState = 49930006, 400;
+
+    /// Pause from anything but AVAILABLE, resume from anything but PAUSED, and the like.
+    ClusterStateConflict = 49940001, 400;
+    /// PATCH sets both `config.paused` and `config.components`.
+    UpdateConflictingFields = 49940002, 400;
+    /// PATCH sets neither `config.paused` nor `config.components`.
+    UpdateEmpty = 49940003, 400;
+
+    ProjectNotFound = 49950001, 404;
+    ClusterNotFound = 49950002, 404;
+    /// No such path.
+    RouteNotFound = 49950003, 404;
+    SandboxKeyNotFound = 49950004, 404;
+    /// The sandbox KMS is not what this server runs.
+    SandboxDisabled = 49950005, 404;
+
+    /// A bug or an unexpected storage failure; the message says what to report.
+    Internal = 49990001, 500;
+}
+
+/// One broken rule on one field: which field, the value sent, and the rule, in words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The JSON path of the field, e.g. `config.components.tikv.node_quantity`.
+    pub field: String,
+    /// What a person reads: names the value and the rule.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+
+    /// `details` entry form: `field: message`.
+    pub fn to_detail(&self) -> String {
+        format!("{}: {}", self.field, self.message)
+    }
+
+    /// Reads back a `details` entry written by [`FieldError::to_detail`].
+    pub fn from_detail(detail: &str) -> Option<Self> {
+        let (field, message) = detail.split_once(": ")?;
+        let is_path = !field.is_empty()
+            && field.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '-'));
+        is_path.then(|| Self::new(field, message))
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// A refusal by a rule: the cause, a summary, and the field errors behind it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub fields: Vec<FieldError>,
+}
+
+impl RuleError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), fields: Vec::new() }
+    }
+
+    /// A refusal for field errors; the message is the first error, the rest go in `details`.
+    pub fn fields(code: ErrorCode, fields: Vec<FieldError>) -> Self {
+        let message = match fields.as_slice() {
+            [] => "the request breaks a rule".to_owned(),
+            [one] => one.to_string(),
+            [first, rest @ ..] => format!("{first} (and {} more)", rest.len()),
+        };
+        Self { code, message, fields }
+    }
+
+    pub fn with_field(mut self, field: FieldError) -> Self {
+        self.fields.push(field);
+        self
+    }
+
+    pub fn to_response(&self) -> ErrorResponse {
+        ErrorResponse::new(self.code, self.message.clone())
+            .with_details(self.fields.iter().map(FieldError::to_detail).collect())
+    }
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for &c in ErrorCode::ALL {
+            assert!(seen.insert(c.code()), "{} reuses {}", c.name(), c.code());
+            assert_eq!(ErrorCode::from_code(c.code()), Some(c));
+            assert!(matches!(c.http_status(), 400 | 401 | 403 | 404 | 405 | 429 | 500));
+        }
+        assert_eq!(ErrorCode::from_code(1), None);
+    }
+
+    #[test]
+    fn the_documented_codes_keep_their_numbers() {
+        assert_eq!(ErrorCode::Unauthenticated.code(), 49900001);
+        assert_eq!(ErrorCode::PermissionDenied.code(), 49900003);
+        assert_eq!(ErrorCode::RateLimited.code(), 49900007);
+        assert_eq!(ErrorCode::RateLimited.http_status(), 429);
+    }
+
+    #[test]
+    fn field_errors_travel_in_details() {
+        let e = RuleError::fields(
+            ErrorCode::ValidationFailed,
+            vec![FieldError::new("config.port", "10080 is reserved"), FieldError::new("name", "too short")],
+        );
+        let r = e.to_response();
+        assert_eq!(r.message, "config.port: 10080 is reserved (and 1 more)");
+        assert_eq!(r.details, vec!["config.port: 10080 is reserved", "name: too short"]);
+        assert_eq!(r.field_errors(), e.fields);
+        assert_eq!(FieldError::from_detail("not a field error"), None);
+        assert_eq!(FieldError::from_detail("has space: x"), None);
+    }
+}

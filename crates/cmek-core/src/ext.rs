@@ -1,0 +1,210 @@
+//! Types of the server's extension API (`/api/ext/v1/…`): what the console can show beyond
+//! v1beta when the server offers it. A plain v1beta server has none of these; the console then
+//! says what it cannot show.
+
+use crate::kms::{KeyHealthState, KeyState, RotationStatus};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// The path prefix of every extension endpoint.
+pub const PREFIX: &str = "/api/ext/v1";
+
+/// Which KMS the server asks about keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum KmsBackend {
+    /// The embedded sandbox KMS, managed through `/api/ext/v1/sandbox-kms`.
+    Sandbox,
+    /// Real AWS KMS.
+    Aws,
+}
+
+/// `GET /api/ext/v1/server-info`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ServerInfo {
+    /// The AWS account the key policy must trust (`<pingcap-account>`), when known.
+    #[serde(default)]
+    pub service_account_id: Option<String>,
+    pub kms: KmsBackend,
+    /// The sandbox KMS's own AWS account (the customer's side), when the sandbox runs.
+    #[serde(default)]
+    pub sandbox_account_id: Option<String>,
+    /// Seconds between automatic key checks.
+    pub key_check_interval_secs: u64,
+    pub version: String,
+}
+
+/// `GET /api/ext/v1/projects/{project_id}/key-health` item: one configured key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct KeyHealth {
+    pub project_id: String,
+    pub region: String,
+    pub kms_arn: String,
+    pub state: KeyHealthState,
+    /// The key's state in KMS, when KMS answered.
+    #[serde(default)]
+    pub key_state: Option<KeyState>,
+    /// Unix seconds of the last check.
+    #[serde(default)]
+    pub checked_at: Option<i64>,
+    /// Unix seconds of the last check that found the key ACCESSIBLE.
+    #[serde(default)]
+    pub last_ok_at: Option<i64>,
+    /// Each reason the key is not usable, in words (empty when ACCESSIBLE).
+    #[serde(default)]
+    pub causes: Vec<String>,
+    #[serde(default)]
+    pub rotation: Option<RotationStatus>,
+    #[serde(default)]
+    pub multi_region: bool,
+    /// Unix seconds when a key pending deletion will be deleted.
+    #[serde(default)]
+    pub deletion_date: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct KeyHealthList {
+    pub items: Vec<KeyHealth>,
+}
+
+/// What happened, for the project timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventKind {
+    ProjectCreated,
+    KeyConfigured,
+    KeyConfigureRefused,
+    KeyHealthChanged,
+    KeyRotated,
+    ClusterCreated,
+    ClusterCreateRefused,
+    ClusterAvailable,
+    ClusterPauseRequested,
+    ClusterPaused,
+    ClusterResumeRequested,
+    ClusterResumeRefused,
+    ClusterModifyRequested,
+    ClusterModifyRefused,
+    ClusterDeleted,
+    #[serde(other)]
+    Other,
+}
+
+/// `GET /api/ext/v1/projects/{project_id}/events` item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Event {
+    pub id: String,
+    pub project_id: String,
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    pub kind: EventKind,
+    #[serde(default)]
+    pub cluster_id: Option<String>,
+    #[serde(default)]
+    pub cluster_name: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    pub message: String,
+    #[serde(default)]
+    pub details: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ListEventsResp {
+    pub items: Vec<Event>,
+    pub total: i64,
+}
+
+// ------------------------------------------------------------------ sandbox KMS
+
+/// A recorded rotation of a sandbox key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct KeyRotation {
+    /// Unix seconds.
+    pub rotated_at: i64,
+    /// `AUTOMATIC` or `ON_DEMAND`, as `ListKeyRotations` says.
+    pub rotation_type: String,
+}
+
+/// A key of the sandbox KMS, as `DescribeKey` + `GetKeyPolicy` + rotation calls would show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SandboxKey {
+    pub key_id: String,
+    pub arn: String,
+    pub region: String,
+    pub account_id: String,
+    pub multi_region: bool,
+    pub description: String,
+    pub state: KeyState,
+    /// Unix seconds; set while PendingDeletion.
+    #[serde(default)]
+    pub deletion_date: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// The key policy, exactly as written.
+    pub policy: String,
+    pub rotation: RotationStatus,
+    #[serde(default)]
+    pub rotations: Vec<KeyRotation>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ListSandboxKeysResp {
+    pub items: Vec<SandboxKey>,
+}
+
+/// `POST /api/ext/v1/sandbox-kms/keys` (CreateKey).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateSandboxKeyReq {
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_region: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The key policy; without one the key gets the AWS default (only its own account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+}
+
+/// `PUT /api/ext/v1/sandbox-kms/keys/{key_id}/policy` (PutKeyPolicy).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PutKeyPolicyReq {
+    pub policy: String,
+}
+
+/// `PUT /api/ext/v1/sandbox-kms/keys/{key_id}/rotation` (Enable/DisableKeyRotation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct KeyRotationReq {
+    pub enabled: bool,
+    /// 90–2560; 365 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_days: Option<i64>,
+}
+
+/// `POST /api/ext/v1/sandbox-kms/keys/{key_id}/schedule-deletion` (ScheduleKeyDeletion).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleDeletionReq {
+    /// 7–30; 30 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_window_days: Option<i64>,
+}

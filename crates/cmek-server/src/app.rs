@@ -1,0 +1,92 @@
+//! The shared state and the whole router: one router function per area, merged here.
+
+use crate::config::ServeArgs;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::keys::KeyService;
+use crate::kms::sandbox::SandboxKms;
+use crate::routes;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, Uri, header};
+use axum::routing::any;
+use cmek_core::ErrorCode;
+use cmek_core::api::ListProviderRegionsResp;
+use cmek_core::lifecycle::Durations;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: Arc<Db>,
+    pub catalog: ListProviderRegionsResp,
+    pub keys: KeyService,
+    pub sandbox: Arc<SandboxKms>,
+    pub durations: Durations,
+    pub args: ServeArgs,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// The provider catalog this server offers (`GET /api/v1beta/clusters/provider/regions`).
+pub fn catalog() -> ListProviderRegionsResp {
+    serde_json::from_str(include_str!("catalog.json")).expect("catalog.json is checked by a test")
+}
+
+impl AppState {
+    pub fn new(db: Arc<Db>, args: ServeArgs) -> Self {
+        let sandbox_account = args.sandbox_account.0.clone().unwrap_or_else(|| "111122223333".to_owned());
+        let sandbox = Arc::new(SandboxKms::new(Arc::clone(&db), sandbox_account));
+        let keys = KeyService::new(sandbox.clone(), Arc::clone(&db), args.service_account.0.clone());
+        let ms = (args.transition_secs * 1000.0).round() as i64;
+        Self(Arc::new(Inner { db, catalog: catalog(), keys, sandbox, durations: Durations::uniform(ms), args }))
+    }
+
+    /// The AWS regions Dedicated clusters run in: where a CMEK key may be configured.
+    pub fn cmek_regions(&self) -> Vec<&str> {
+        self.catalog.regions(cmek_core::api::ClusterType::Dedicated, cmek_core::api::CloudProvider::Aws)
+    }
+}
+
+async fn api_not_found(uri: Uri) -> ApiError {
+    ApiError::new(ErrorCode::RouteNotFound, format!("there is no endpoint {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, format!("{} is not an operation of {}", method, uri.path()))
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ApiError::internal("the request", "a handler panicked").into_response()
+}
+
+/// The API (v1beta and the extensions) and the console.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(routes::projects::router())
+        .merge(routes::cmek::router())
+        .merge(routes::clusters::router())
+        .merge(routes::regions::router())
+        .merge(routes::ext::router())
+        .merge(routes::sandbox::router())
+        .route("/api", any(api_not_found))
+        .route("/api/{*rest}", any(api_not_found))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(crate::extract::MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    Router::new()
+        .merge(api)
+        .fallback_service(crate::console::service(&state.args.console_dir))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}

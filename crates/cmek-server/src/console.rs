@@ -1,0 +1,61 @@
+//! Serves the built console: static files with compression, an SPA fallback to index.html, and
+//! cache headers (hashed assets are immutable; index.html is revalidated every time).
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use std::path::Path;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::{ServeDir, ServeFile};
+
+/// Whether a file name carries trunk's content hash (`name-<16 hex>.ext`, `name-<16 hex>_bg.wasm`).
+pub fn is_hashed_asset(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let stem = file.split('.').next().unwrap_or(file);
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-').is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+async fn cache_headers(req: Request<Body>, next: Next) -> Response {
+    let hashed = is_hashed_asset(req.uri().path());
+    let mut res = next.run(req).await;
+    let value = if hashed && res.status().is_success() { "public, max-age=31536000, immutable" } else { "no-cache" };
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    res
+}
+
+async fn not_built() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Html("<!doctype html><title>CMEK console</title><p>The console is not built. Run <code>scripts/run</code>, or start the server with <code>--console-dir</code> pointing at trunk's <code>dist/</code>. The API is at <code>/api/v1beta/</code>.</p>"),
+    )
+        .into_response()
+}
+
+/// The console at `dir`, or a page that says how to build it.
+pub fn service(dir: &Path) -> Router {
+    let index = dir.join("index.html");
+    if !index.is_file() {
+        tracing::warn!(dir = %dir.display(), "no built console here; serving the API only");
+        return Router::new().fallback(not_built);
+    }
+    let files = ServeDir::new(dir).fallback(ServeFile::new(index));
+    Router::new().fallback_service(files).layer(middleware::from_fn(cache_headers)).layer(CompressionLayer::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names() {
+        assert!(is_hashed_asset("/cmek-console-5c0a3f7e2b1d9a84_bg.wasm"));
+        assert!(is_hashed_asset("/cmek-console-5c0a3f7e2b1d9a84.js"));
+        assert!(is_hashed_asset("/main-0123456789abcdef.css"));
+        assert!(!is_hashed_asset("/index.html"));
+        assert!(!is_hashed_asset("/projects/1372813089189560001"));
+        assert!(!is_hashed_asset("/main.css"));
+    }
+}

@@ -1,0 +1,222 @@
+//! Embedded SQLite: one writer connection (every rule check and write runs in one
+//! `BEGIN IMMEDIATE` transaction on it, so concurrent requests see each other's effects in
+//! order) and a pool of readers (WAL lets them run beside the writer).
+
+use crate::error::{ApiError, ApiResult};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite_migration::{M, Migrations};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The schema, one migration per step; never edit a shipped one, append.
+const MIGRATIONS: &[&str] = &[
+    // 1: v1beta resources, the sandbox KMS, key health and events.
+    r#"
+    CREATE TABLE projects (
+        id               INTEGER PRIMARY KEY,
+        name             TEXT    NOT NULL,
+        aws_cmek_enabled INTEGER NOT NULL,
+        created_at       INTEGER NOT NULL
+    );
+    CREATE TABLE cmek_keys (
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        region     TEXT    NOT NULL,
+        kms_arn    TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (project_id, region)
+    );
+    CREATE TABLE clusters (
+        id             INTEGER PRIMARY KEY,
+        project_id     INTEGER NOT NULL REFERENCES projects(id),
+        name           TEXT    NOT NULL,
+        cluster_type   TEXT    NOT NULL,
+        cloud_provider TEXT    NOT NULL,
+        region         TEXT    NOT NULL,
+        port           INTEGER NOT NULL,
+        components     TEXT,
+        ip_access_list TEXT    NOT NULL,
+        status         TEXT    NOT NULL,
+        settles_to     TEXT,
+        settles_at_ms  INTEGER,
+        created_at     INTEGER NOT NULL,
+        deleted_at     INTEGER
+    );
+    CREATE INDEX clusters_by_project ON clusters(project_id, id) WHERE deleted_at IS NULL;
+    CREATE INDEX clusters_settling ON clusters(settles_at_ms) WHERE settles_at_ms IS NOT NULL;
+    CREATE TABLE key_health (
+        project_id    INTEGER NOT NULL REFERENCES projects(id),
+        region        TEXT    NOT NULL,
+        state         TEXT    NOT NULL,
+        key_state     TEXT,
+        checked_at    INTEGER,
+        last_ok_at    INTEGER,
+        causes        TEXT    NOT NULL,
+        rotation      TEXT,
+        multi_region  INTEGER NOT NULL DEFAULT 0,
+        deletion_date INTEGER,
+        PRIMARY KEY (project_id, region)
+    );
+    CREATE TABLE events (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id   INTEGER NOT NULL,
+        at_ms        INTEGER NOT NULL,
+        kind         TEXT    NOT NULL,
+        cluster_id   INTEGER,
+        cluster_name TEXT,
+        region       TEXT,
+        message      TEXT    NOT NULL,
+        details      TEXT    NOT NULL
+    );
+    CREATE INDEX events_by_project ON events(project_id, id);
+    CREATE TABLE kms_keys (
+        key_id               TEXT    PRIMARY KEY,
+        arn                  TEXT    NOT NULL UNIQUE,
+        region               TEXT    NOT NULL,
+        account_id           TEXT    NOT NULL,
+        multi_region         INTEGER NOT NULL,
+        description          TEXT    NOT NULL,
+        state                TEXT    NOT NULL,
+        deletion_date        INTEGER,
+        policy               TEXT    NOT NULL,
+        rotation_enabled     INTEGER NOT NULL,
+        rotation_period_days INTEGER,
+        rotation_anchor      INTEGER,
+        created_at           INTEGER NOT NULL,
+        seq                  INTEGER NOT NULL
+    );
+    CREATE TABLE kms_rotations (
+        key_id        TEXT    NOT NULL REFERENCES kms_keys(key_id),
+        rotated_at    INTEGER NOT NULL,
+        rotation_type TEXT    NOT NULL
+    );
+    "#,
+];
+
+/// First ids: 19 digits like the real service's (beyond what a JavaScript number holds exactly,
+/// so a client that treats ids as numbers fails at once), and distinct per kind.
+pub const PROJECT_ID_BASE: i64 = 1_372_813_089_189_560_000;
+pub const CLUSTER_ID_BASE: i64 = 1_379_661_944_646_410_000;
+/// The one organisation this server hosts.
+pub const ORG_ID: &str = "1369847559691367424";
+
+pub struct Db {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create the data directory {path}: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+    #[error("cannot open the database {path}: {source}")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot migrate the database {path}: {source}")]
+    Migrate { path: PathBuf, source: rusqlite_migration::Error },
+    #[error("cannot open readers on {path}: {source}")]
+    Pool { path: PathBuf, source: r2d2::Error },
+}
+
+impl Db {
+    /// Opens (creating if needed) `<data_dir>/cmek.db` and brings its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Arc<Self>, OpenError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::Dir { path: data_dir.to_owned(), source })?;
+        let path = data_dir.join("cmek.db");
+        let open_err = |source| OpenError::Open { path: path.clone(), source };
+        let mut writer = Connection::open(&path).map_err(open_err)?;
+        writer.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        // FULL: a write the client saw acknowledged survives a crash of the machine, not only
+        // of the process.
+        writer.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
+        configure(&writer).map_err(open_err)?;
+        let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
+        migrations.to_latest(&mut writer).map_err(|source| OpenError::Migrate { path: path.clone(), source })?;
+        let manager = SqliteConnectionManager::file(&path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
+            .with_init(|c| configure(c));
+        let readers = r2d2::Pool::builder()
+            .max_size(8)
+            .min_idle(Some(1))
+            .build(manager)
+            .map_err(|source| OpenError::Pool { path: path.clone(), source })?;
+        Ok(Arc::new(Self { path, writer: Mutex::new(writer), readers }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a reader, off the async threads.
+    pub async fn read<T, F>(self: &Arc<Self>, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> ApiResult<T> + Send + 'static,
+    {
+        let db = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let conn = db.readers.get().map_err(|e| ApiError::internal("opening a reader", e))?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| ApiError::internal("a storage task", e))?
+    }
+
+    /// Runs `f` in one immediate transaction on the writer; commits when it returns Ok.
+    pub async fn write<T, F>(self: &Arc<Self>, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> ApiResult<T> + Send + 'static,
+    {
+        let db = Arc::clone(self);
+        tokio::task::spawn_blocking(move || db.write_blocking(f))
+            .await
+            .map_err(|e| ApiError::internal("a storage task", e))?
+    }
+
+    /// [`Db::write`] for code that is already on a blocking thread.
+    pub fn write_blocking<T>(&self, f: impl FnOnce(&Transaction<'_>) -> ApiResult<T>) -> ApiResult<T> {
+        // A poisoned lock only means another request panicked mid-transaction; SQLite rolled it
+        // back, so the connection is still sound.
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
+        assert!(migrations.validate().is_ok());
+    }
+
+    #[tokio::test]
+    async fn writes_are_visible_to_readers_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        db.write(|tx| {
+            tx.execute("INSERT INTO projects (id, name, aws_cmek_enabled, created_at) VALUES (1, 'p', 1, 0)", [])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let n: i64 = db.read(|c| Ok(c.query_row("SELECT count(*) FROM projects", [], |r| r.get(0))?)).await.unwrap();
+        assert_eq!(n, 1);
+        drop(db);
+        let db = Db::open(dir.path()).unwrap();
+        let n: i64 = db.read(|c| Ok(c.query_row("SELECT count(*) FROM projects", [], |r| r.get(0))?)).await.unwrap();
+        assert_eq!(n, 1);
+    }
+}

@@ -1,0 +1,73 @@
+//! Every failure leaves the server as an `ErrorResponse` with its documented status.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cmek_core::{ErrorCode, ErrorResponse, FieldError, RuleError};
+
+/// An error answer: the status and the v1beta `ErrorResponse` body.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorResponse,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+            body: ErrorResponse::new(code, message),
+        }
+    }
+
+    pub fn fields(code: ErrorCode, fields: Vec<FieldError>) -> Self {
+        RuleError::fields(code, fields).into()
+    }
+
+    pub fn project_not_found(id: u64) -> Self {
+        Self::new(ErrorCode::ProjectNotFound, format!("project {id} does not exist"))
+    }
+
+    pub fn cluster_not_found(project_id: u64, id: u64) -> Self {
+        Self::new(ErrorCode::ClusterNotFound, format!("cluster {id} does not exist in project {project_id}"))
+    }
+
+    /// A failure that is the server's, not the caller's: logged in full, answered briefly.
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!(%err, "{context}");
+        Self::new(
+            ErrorCode::Internal,
+            format!(
+                "{context} failed on the server; nothing was changed by this request. The server log has the details."
+            ),
+        )
+    }
+
+    pub fn code(&self) -> Option<ErrorCode> {
+        self.body.error_code()
+    }
+}
+
+impl From<RuleError> for ApiError {
+    fn from(e: RuleError) -> Self {
+        Self {
+            status: StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+            body: e.to_response(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::internal("storage", e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, axum::Json(self.body)).into_response();
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,20 @@
+//! The reference server: TiDB Cloud API v1beta with every CMEK rule enforced, SQLite storage,
+//! a simulated cluster lifecycle and a sandbox AWS KMS; it also serves the built console.
+//!
+//! Map: `config` (command line) → `serve` (start, background jobs) → `app` (state, router) →
+//! `routes::*` (one module per API area) → `store` (SQL) / `keys` (key checks) / `kms` (the
+//! KMS trait and the sandbox). Every rule itself is in `cmek-core`.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod console;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod keys;
+pub mod kms;
+pub mod openapi;
+pub mod routes;
+pub mod serve;
+pub mod store;

@@ -1,0 +1,37 @@
+use clap::Parser;
+use cmek_server::config::{Cli, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CMEK_LOG").unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = match cli.command {
+        Some(Command::Serve(a)) => a,
+        None => cli.serve,
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cmek-server: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let data_dir = args.data_dir.clone();
+    let result = runtime.block_on(cmek_server::serve::serve(args, |addr| {
+        // On stdout, one line each, so scripts and tests can read them.
+        println!("cmek-server: listening on http://{addr}");
+        println!("cmek-server: data in {}", data_dir.join("cmek.db").display());
+    }));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cmek-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! `/api/v1beta/projects/{project_id}/clusters[/{cluster_id}]`: create, list, get, pause,
+//! resume, scale and delete, with the CMEK placement rules and the key check before anything
+//! that needs the key (create, resume, scale).
+
+use super::project_id;
+use crate::app::AppState;
+use crate::clock::now_ms;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, PageQuery, parse_id};
+use crate::keys::refusal;
+use crate::store::{self, ClusterRow, NewCluster, NewEvent};
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use cmek_core::api::{
+    AwsCmekSpec, ClusterItem, ClusterStatus, CreateClusterReq, CreatedResp, Empty, ListClustersResp, UpdateClusterReq,
+};
+use cmek_core::cluster::{CmekContext, DEFAULT_PORT, check_cmek_placement, check_create, check_update_components};
+use cmek_core::ext::EventKind;
+use cmek_core::lifecycle::{Action, Lifecycle};
+use cmek_core::{ErrorCode, FieldError, RuleError};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1beta/projects/{project_id}/clusters", get(list_clusters).post(create_cluster)).route(
+        "/api/v1beta/projects/{project_id}/clusters/{cluster_id}",
+        get(get_cluster).patch(update_cluster).delete(delete_cluster),
+    )
+}
+
+fn ids(raw: &(String, String)) -> ApiResult<(u64, u64)> {
+    Ok((project_id(&raw.0)?, parse_id("cluster_id", &raw.1)?))
+}
+
+fn event<'a>(
+    pid: u64,
+    kind: EventKind,
+    cluster: Option<(u64, &'a str)>,
+    region: &'a str,
+    message: String,
+) -> NewEvent<'a> {
+    NewEvent { project_id: pid, at_ms: now_ms(), kind, cluster, region: Some(region), message, details: Vec::new() }
+}
+
+/// The project's configured key, when it is a CMEK project that has one.
+fn cmek_key(cmek: bool, keys: &[AwsCmekSpec]) -> (CmekContext<'_>, Option<&AwsCmekSpec>) {
+    match (cmek, keys.first()) {
+        (false, _) => (CmekContext::NotEnabled, None),
+        (true, None) => (CmekContext::NoKey, None),
+        (true, Some(k)) => (CmekContext::Key { region: &k.region }, Some(k)),
+    }
+}
+
+/// Checks the project's key now (and records what was found); the refusal names the cause.
+async fn require_key(s: &AppState, pid: u64, key: &AwsCmekSpec, doing: &str) -> ApiResult<()> {
+    let (check, _) = s.keys.check_and_record(pid, key).await?;
+    if check.is_ok() { Ok(()) } else { Err(refusal(&check, &key.kms_arn, &key.region, doing)) }
+}
+
+/// Records a refusal as an event, then returns it.
+async fn refused(
+    s: &AppState,
+    pid: u64,
+    kind: EventKind,
+    cluster: Option<(u64, String)>,
+    region: String,
+    err: ApiError,
+) -> ApiError {
+    let (message, details) = (err.body.message.clone(), err.body.details.clone());
+    let logged =
+        s.db.write(move |tx| {
+            let c = cluster.as_ref().map(|(id, n)| (*id, n.as_str()));
+            Ok(store::insert_event(tx, &NewEvent { details, ..event(pid, kind, c, &region, message) })?)
+        })
+        .await;
+    if let Err(e) = logged {
+        tracing::warn!(?e.body, "could not record a refusal event");
+    }
+    err
+}
+
+/// List all clusters in a project.
+#[utoipa::path(get, path = "/api/v1beta/projects/{project_id}/clusters", tag = "Cluster", operation_id = "ListClustersOfProject",
+    params(
+        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
+        ("page" = Option<i64>, Query, description = "The number of pages (default 1)."),
+        ("page_size" = Option<i64>, Query, description = "The size of a page (default 10, at most 100).")
+    ),
+    responses((status = 200, description = "A successful response.", body = ListClustersResp)))]
+pub async fn list_clusters(
+    State(s): State<AppState>,
+    Path(raw): Path<String>,
+    PageQuery(page): PageQuery,
+) -> ApiResult<Json<ListClustersResp>> {
+    let pid = project_id(&raw)?;
+    let (rows, total) =
+        s.db.read(move |c| {
+            store::require_project(c, pid)?;
+            Ok(store::list_clusters(c, pid, page)?)
+        })
+        .await?;
+    let now = now_ms();
+    Ok(Json(ListClustersResp { items: rows.iter().map(|r| r.to_item(now)).collect(), total }))
+}
+
+/// Create a cluster. In a CMEK project: DEDICATED on AWS in the key's region, after the key is
+/// configured and while the service can use it.
+#[utoipa::path(post, path = "/api/v1beta/projects/{project_id}/clusters", tag = "Cluster", operation_id = "CreateCluster",
+    params(("project_id" = String, Path, description = "The ID of the project (decimal uint64).")),
+    request_body = CreateClusterReq,
+    responses((status = 200, description = "A successful response.", body = CreatedResp)))]
+pub async fn create_cluster(
+    State(s): State<AppState>,
+    Path(raw): Path<String>,
+    JsonBody(req): JsonBody<CreateClusterReq>,
+) -> ApiResult<Json<CreatedResp>> {
+    let pid = project_id(&raw)?;
+    let (project, keys) = s.db.read(move |c| Ok((store::require_project(c, pid)?, store::list_keys(c, pid)?))).await?;
+    let (ctx, key) = cmek_key(project.aws_cmek_enabled, &keys);
+    if let Err(e) = check_cmek_placement(ctx, req.cluster_type, req.cloud_provider, &req.region) {
+        return Err(refused(&s, pid, EventKind::ClusterCreateRefused, None, req.region.clone(), e.into()).await);
+    }
+    let fields = check_create(&req, &s.catalog);
+    if !fields.is_empty() {
+        return Err(RuleError::fields(ErrorCode::ValidationFailed, fields).into());
+    }
+    if let Some(key) = key {
+        if let Err(e) = require_key(&s, pid, key, "creating the cluster").await {
+            return Err(refused(&s, pid, EventKind::ClusterCreateRefused, None, req.region.clone(), e).await);
+        }
+    }
+    let durations = s.durations;
+    let id =
+        s.db.write(move |tx| {
+            let now = now_ms();
+            let components = match req.cluster_type {
+                cmek_core::api::ClusterType::Dedicated => req.config.components.as_ref(),
+                cmek_core::api::ClusterType::Developer => None,
+            };
+            let id = store::insert_cluster(
+                tx,
+                &NewCluster {
+                    project_id: pid,
+                    name: &req.name,
+                    cluster_type: req.cluster_type,
+                    cloud_provider: req.cloud_provider,
+                    region: &req.region,
+                    port: req.config.port.unwrap_or(DEFAULT_PORT),
+                    components,
+                    ip_access_list: req.config.ip_access_list.as_deref().unwrap_or_default(),
+                    lifecycle: Lifecycle::creating(now, durations),
+                },
+                now,
+            )?;
+            let how = if project.aws_cmek_enabled {
+                "encrypted with the project's customer-managed key"
+            } else {
+                "encrypted with the service's escrow key"
+            };
+            store::insert_event(
+                tx,
+                &event(
+                    pid,
+                    EventKind::ClusterCreated,
+                    Some((id, &req.name)),
+                    &req.region,
+                    format!("cluster \"{}\" is being created in {}, {how}", req.name, req.region),
+                ),
+            )?;
+            Ok(id)
+        })
+        .await?;
+    Ok(Json(CreatedResp { id: id.to_string() }))
+}
+
+/// Get a cluster.
+#[utoipa::path(get, path = "/api/v1beta/projects/{project_id}/clusters/{cluster_id}", tag = "Cluster", operation_id = "GetCluster",
+    params(
+        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
+        ("cluster_id" = String, Path, description = "The ID of the cluster (decimal uint64).")
+    ),
+    responses((status = 200, description = "A successful response.", body = ClusterItem)))]
+pub async fn get_cluster(State(s): State<AppState>, Path(raw): Path<(String, String)>) -> ApiResult<Json<ClusterItem>> {
+    let (pid, cid) = ids(&raw)?;
+    let row =
+        s.db.read(move |c| {
+            store::require_project(c, pid)?;
+            store::require_cluster(c, pid, cid)
+        })
+        .await?;
+    Ok(Json(row.to_item(now_ms())))
+}
+
+/// Pause (`config.paused: true`, from AVAILABLE), resume (`false`, from PAUSED; needs the key)
+/// or scale (`config.components`, from AVAILABLE) a cluster; never two of them at once.
+#[utoipa::path(patch, path = "/api/v1beta/projects/{project_id}/clusters/{cluster_id}", tag = "Cluster", operation_id = "UpdateCluster",
+    params(
+        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
+        ("cluster_id" = String, Path, description = "The ID of the cluster (decimal uint64).")
+    ),
+    request_body = UpdateClusterReq,
+    responses((status = 200, description = "A successful response.", body = Empty)))]
+pub async fn update_cluster(
+    State(s): State<AppState>,
+    Path(raw): Path<(String, String)>,
+    JsonBody(req): JsonBody<UpdateClusterReq>,
+) -> ApiResult<Json<Empty>> {
+    let (pid, cid) = ids(&raw)?;
+    let config = req.config;
+    let action = match (config.paused, &config.components) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                ErrorCode::UpdateConflictingFields,
+                "config.paused and config.components cannot be set together: pause or resume, or change the components, in separate requests",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::new(
+                ErrorCode::UpdateEmpty,
+                "nothing to change: set config.paused (true pauses, false resumes) or config.components",
+            ));
+        }
+        (Some(true), None) => Action::Pause,
+        (Some(false), None) => Action::Resume,
+        (None, Some(_)) => Action::Modify,
+    };
+    let (project, keys, row) =
+        s.db.read(move |c| {
+            let p = store::require_project(c, pid)?;
+            Ok((p, store::list_keys(c, pid)?, store::require_cluster(c, pid, cid)?))
+        })
+        .await?;
+    let now = now_ms();
+    // The state rule first: a resume of a running cluster is a state conflict, not a key problem.
+    row.lifecycle.apply(action, now, s.durations)?;
+    let next_components = match &config.components {
+        Some(change) => {
+            let entry = s.catalog.find(row.cluster_type, row.cloud_provider, &row.region).ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::ValidationFailed,
+                    format!("{} is no longer offered; the cluster cannot be scaled", row.region),
+                )
+            })?;
+            let current = row.components.clone().ok_or_else(|| {
+                RuleError::fields(
+                    ErrorCode::ValidationFailed,
+                    vec![FieldError::new("config.components", "a Serverless cluster has no components to change")],
+                )
+            })?;
+            Some(
+                check_update_components(&current, change, entry)
+                    .map_err(|f| RuleError::fields(ErrorCode::ValidationFailed, f))?,
+            )
+        }
+        None => None,
+    };
+    let (_, key) = cmek_key(project.aws_cmek_enabled, &keys);
+    if let (Some(key), Action::Resume | Action::Modify) = (key, action) {
+        let doing = if action == Action::Resume { "resuming the cluster" } else { "changing the cluster's components" };
+        if let Err(e) = require_key(&s, pid, key, doing).await {
+            let kind = if action == Action::Resume {
+                EventKind::ClusterResumeRefused
+            } else {
+                EventKind::ClusterModifyRefused
+            };
+            return Err(refused(&s, pid, kind, Some((cid, row.name.clone())), row.region.clone(), e).await);
+        }
+    }
+    let durations = s.durations;
+    s.db.write(move |tx| {
+        // Again inside the transaction: of concurrent resumes, exactly one starts the cluster.
+        let row: ClusterRow = store::require_cluster(tx, pid, cid)?;
+        let now = now_ms();
+        let next = row.lifecycle.apply(action, now, durations)?;
+        store::set_lifecycle(tx, cid, next)?;
+        if let Some(c) = &next_components {
+            store::set_components(tx, cid, c)?;
+        }
+        let (kind, message) = match action {
+            Action::Pause => (EventKind::ClusterPauseRequested, format!("cluster \"{}\" is pausing", row.name)),
+            Action::Resume => (
+                EventKind::ClusterResumeRequested,
+                format!("cluster \"{}\" is resuming; the key was accessible", row.name),
+            ),
+            Action::Modify => {
+                (EventKind::ClusterModifyRequested, format!("cluster \"{}\" is changing its components", row.name))
+            }
+        };
+        store::insert_event(tx, &event(pid, kind, Some((cid, &row.name)), &row.region, message))?;
+        Ok(())
+    })
+    .await?;
+    Ok(Json(Empty {}))
+}
+
+/// Delete a cluster; afterwards GET answers 404.
+#[utoipa::path(delete, path = "/api/v1beta/projects/{project_id}/clusters/{cluster_id}", tag = "Cluster", operation_id = "DeleteCluster",
+    params(
+        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
+        ("cluster_id" = String, Path, description = "The ID of the cluster (decimal uint64).")
+    ),
+    responses((status = 200, description = "A successful response.", body = Empty)))]
+pub async fn delete_cluster(State(s): State<AppState>, Path(raw): Path<(String, String)>) -> ApiResult<Json<Empty>> {
+    let (pid, cid) = ids(&raw)?;
+    s.db.write(move |tx| {
+        store::require_project(tx, pid)?;
+        let row = store::require_cluster(tx, pid, cid)?;
+        let now = now_ms();
+        store::delete_cluster(tx, cid, now)?;
+        let was = row.lifecycle.status_at(now);
+        store::insert_event(
+            tx,
+            &event(
+                pid,
+                EventKind::ClusterDeleted,
+                Some((cid, &row.name)),
+                &row.region,
+                format!("cluster \"{}\" deleted (it was {})", row.name, was.as_str()),
+            ),
+        )?;
+        Ok(())
+    })
+    .await?;
+    Ok(Json(Empty {}))
+}
+
+/// Settles the transitions whose time has come and records AVAILABLE / PAUSED events.
+pub fn settle_due(tx: &rusqlite::Transaction<'_>, now: i64) -> rusqlite::Result<usize> {
+    let due = store::due_transitions(tx, now)?;
+    for row in &due {
+        let Some((to, at)) = row.lifecycle.settles else { continue };
+        store::set_lifecycle(tx, row.id, row.lifecycle.settled(now))?;
+        let (kind, message) = match to {
+            ClusterStatus::Paused => (EventKind::ClusterPaused, format!("cluster \"{}\" is paused", row.name)),
+            _ => (EventKind::ClusterAvailable, format!("cluster \"{}\" is available", row.name)),
+        };
+        store::insert_event(
+            tx,
+            &NewEvent { at_ms: at, ..event(row.project_id, kind, Some((row.id, &row.name)), &row.region, message) },
+        )?;
+    }
+    Ok(due.len())
+}

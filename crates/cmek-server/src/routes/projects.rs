@@ -1,0 +1,72 @@
+//! `GET`/`POST /api/v1beta/projects`.
+
+use crate::app::AppState;
+use crate::clock::now_ms;
+use crate::error::ApiResult;
+use crate::extract::{JsonBody, PageQuery};
+use crate::store::{self, NewEvent};
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use cmek_core::api::{CreateProjectReq, CreatedResp, ListProjectsResp};
+use cmek_core::cmek::check_project_name;
+use cmek_core::ext::EventKind;
+use cmek_core::{ErrorCode, RuleError};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1beta/projects", get(list_projects).post(create_project))
+}
+
+/// List all accessible projects.
+#[utoipa::path(get, path = "/api/v1beta/projects", tag = "Project", operation_id = "ListProjects",
+    params(
+        ("page" = Option<i64>, Query, description = "The number of pages (default 1)."),
+        ("page_size" = Option<i64>, Query, description = "The size of a page (default 10, at most 100).")
+    ),
+    responses((status = 200, description = "A successful response.", body = ListProjectsResp)))]
+pub async fn list_projects(State(s): State<AppState>, PageQuery(page): PageQuery) -> ApiResult<Json<ListProjectsResp>> {
+    let (items, total) = s.db.read(move |c| Ok(store::list_projects(c, page)?)).await?;
+    Ok(Json(ListProjectsResp { items, total }))
+}
+
+/// Create a project. `aws_cmek_enabled` is fixed for the life of the project.
+#[utoipa::path(post, path = "/api/v1beta/projects", tag = "Project", operation_id = "CreateProject",
+    request_body = CreateProjectReq,
+    responses((status = 200, description = "A successful response.", body = CreatedResp)))]
+pub async fn create_project(
+    State(s): State<AppState>,
+    JsonBody(req): JsonBody<CreateProjectReq>,
+) -> ApiResult<Json<CreatedResp>> {
+    check_project_name(&req.name).map_err(|f| RuleError::fields(ErrorCode::ValidationFailed, vec![f]))?;
+    let cmek = req.aws_cmek_enabled.unwrap_or(false);
+    let id =
+        s.db.write(move |tx| {
+            let now = now_ms();
+            let id = store::insert_project(tx, &req.name, cmek, now)?;
+            store::insert_event(
+                tx,
+                &NewEvent {
+                    project_id: id,
+                    at_ms: now,
+                    kind: EventKind::ProjectCreated,
+                    cluster: None,
+                    region: None,
+                    message: if cmek {
+                        format!(
+                            "project \"{}\" created with CMEK: configure its key before creating clusters",
+                            req.name
+                        )
+                    } else {
+                        format!(
+                            "project \"{}\" created without CMEK (data at rest uses the service's escrow key)",
+                            req.name
+                        )
+                    },
+                    details: Vec::new(),
+                },
+            )?;
+            Ok(id)
+        })
+        .await?;
+    Ok(Json(CreatedResp { id: id.to_string() }))
+}
