@@ -86,7 +86,7 @@ mod tests {
         assert!(e.contains("--listen") && e.contains("nowhere"), "{e}");
         let e = Cli::try_parse_from(["cmek-server", "--service-account", "12"]).unwrap_err().to_string();
         assert!(e.contains("12-digit"), "{e}");
-        let e = Cli::try_parse_from(["cmek-server", "--transition-secs", "-1"]).unwrap_err().to_string();
+        let e = Cli::try_parse_from(["cmek-server", "--transition-secs=-1"]).unwrap_err().to_string();
         assert!(e.contains("outside"), "{e}");
         let cli = Cli::try_parse_from(["cmek-server", "serve", "--service-account", "none"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Serve(a)) if a.service_account == Account(None)));
