@@ -44,6 +44,7 @@ pub fn catalog() -> ListProviderRegionsResp {
 
 impl AppState {
     pub fn new(db: Arc<Db>, args: ServeArgs) -> Self {
+        db.set_before_write(|tx| crate::routes::clusters::settle_due(tx, crate::clock::now_ms()).map(drop));
         let sandbox_account = args.sandbox_account.0.clone().unwrap_or_else(|| "111122223333".to_owned());
         let sandbox = Arc::new(SandboxKms::new(Arc::clone(&db), sandbox_account));
         let keys = KeyService::new(sandbox.clone(), Arc::clone(&db), args.service_account.0.clone());

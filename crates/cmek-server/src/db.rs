@@ -100,10 +100,14 @@ pub const CLUSTER_ID_BASE: i64 = 1_379_661_944_646_410_000;
 /// The one organisation this server hosts.
 pub const ORG_ID: &str = "1369847559691367424";
 
+/// Runs first in every write transaction (see [`Db::set_before_write`]).
+pub type BeforeWrite = fn(&Transaction<'_>) -> rusqlite::Result<()>;
+
 pub struct Db {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: r2d2::Pool<SqliteConnectionManager>,
+    before_write: std::sync::OnceLock<BeforeWrite>,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -146,7 +150,13 @@ impl Db {
             .min_idle(Some(1))
             .build(manager)
             .map_err(|source| OpenError::Pool { path: path.clone(), source })?;
-        Ok(Arc::new(Self { path, writer: Mutex::new(writer), readers }))
+        Ok(Arc::new(Self { path, writer: Mutex::new(writer), readers, before_write: Default::default() }))
+    }
+
+    /// Sets what every write transaction does first. The server settles cluster transitions
+    /// that are due there, so what a write records always comes after what time already did.
+    pub fn set_before_write(&self, f: BeforeWrite) {
+        let _ = self.before_write.set(f);
     }
 
     pub fn path(&self) -> &Path {
@@ -186,6 +196,9 @@ impl Db {
         // back, so the connection is still sound.
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(first) = self.before_write.get() {
+            first(&tx)?;
+        }
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)

@@ -6,7 +6,6 @@ use crate::clock::now_ms;
 use crate::config::ServeArgs;
 use crate::db::Db;
 use crate::kms::sandbox::SandboxKms;
-use crate::routes::clusters::settle_due;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -20,17 +19,10 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// One pass of what time does: transitions that are due settle; sandbox keys rotate or are
-/// deleted. Returns the ARNs whose key changed.
+/// One pass of what time does: transitions that are due settle (every write does that first);
+/// sandbox keys rotate or are deleted. Returns the ARNs whose key changed.
 pub async fn tick(state: &AppState) -> Vec<String> {
-    let r = state
-        .db
-        .write(|tx| {
-            let now = now_ms();
-            settle_due(tx, now)?;
-            Ok(SandboxKms::advance(tx, now / 1000)?)
-        })
-        .await;
+    let r = state.db.write(|tx| Ok(SandboxKms::advance(tx, now_ms() / 1000)?)).await;
     match r {
         Ok(changed) => changed,
         Err(e) => {
@@ -80,8 +72,13 @@ pub async fn serve(args: ServeArgs, on_ready: impl FnOnce(std::net::SocketAddr))
         TcpListener::bind(args.listen).await.map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let addr = listener.local_addr()?;
     let state = AppState::new(db, args);
-    // Finish what a previous run left mid-transition before answering anything.
-    tick(&state).await;
+    // Finish what a previous run left mid-transition, and look again at keys that changed while
+    // the server was down, before answering anything.
+    for arn in tick(&state).await {
+        if let Err(e) = state.keys.recheck_arn(&arn).await {
+            tracing::warn!(error = %e.body.message, %arn, "re-checking a changed key failed");
+        }
+    }
     spawn_background(state.clone());
     on_ready(addr);
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown()).await?;
