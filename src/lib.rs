@@ -1,1 +1,69 @@
-//! The console.
+//! The CMEK console: a Leptos single-page app over TiDB Cloud API v1beta.
+//!
+//! Map: `api` (the one typed client) · `app` state shared by pages (`state`) · `components`
+//! (small reusable pieces) · `pages` (one file per route). Every rule the forms check comes from
+//! `cmek-core`, the crate the server enforces them with.
+
+pub mod api;
+pub mod components;
+pub mod format;
+pub mod pages;
+pub mod state;
+
+use api::Api;
+use leptos::prelude::*;
+use leptos_router::components::{A, ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+
+/// The whole console. `api` replaces the fetch client (the browser tests pass a fake one).
+#[component]
+pub fn App(#[prop(optional)] api: Option<Api>) -> impl IntoView {
+    let api = api.unwrap_or_else(Api::from_page);
+    state::provide(api);
+    view! {
+        <Router>
+            <a class="skip" href="#main">"Skip to content"</a>
+            <Header/>
+            <main id="main" tabindex="-1">
+                <Routes fallback=|| view! { <pages::NotFound/> }>
+                    <Route path=path!("/") view=pages::projects::ProjectsPage/>
+                    <Route path=path!("/projects/new") view=pages::projects::CreateProjectPage/>
+                    <ParentRoute path=path!("/projects/:project_id") view=pages::project::ProjectLayout>
+                        <Route path=path!("") view=pages::clusters::ClustersPage/>
+                        <Route path=path!("clusters") view=pages::clusters::ClustersPage/>
+                        <Route path=path!("clusters/new") view=pages::cluster_create::CreateClusterPage/>
+                        <Route path=path!("clusters/:cluster_id") view=pages::cluster_detail::ClusterDetailPage/>
+                        <Route path=path!("encryption") view=pages::encryption::EncryptionAccessPage/>
+                        <Route path=path!("encryption/create") view=pages::encryption::CreateKeyPage/>
+                        <Route path=path!("encryption/check") view=pages::checker::PolicyCheckerPage/>
+                        <Route path=path!("revoke") view=pages::revoke::RevokePage/>
+                        <Route path=path!("restore") view=pages::revoke::RestorePage/>
+                        <Route path=path!("events") view=pages::events::EventsPage/>
+                    </ParentRoute>
+                    <Route path=path!("/sandbox-kms") view=pages::sandbox::SandboxKmsPage/>
+                    <Route path=path!("/sandbox-kms/:key_id") view=pages::sandbox::SandboxKeyPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let info = state::server_info();
+    let sandbox = move || matches!(info.get(), Some(Ok(Some(i))) if i.kms == cmek_core::ext::KmsBackend::Sandbox);
+    view! {
+        <header class="top">
+            <A href="/" attr:class="brand">
+                <span class="brand-mark" aria-hidden="true">"◆"</span>
+                " CMEK Console"
+            </A>
+            <nav aria-label="Main">
+                <A href="/" exact=true>"Projects"</A>
+                <Show when=sandbox>
+                    <A href="/sandbox-kms">"Sandbox KMS"</A>
+                </Show>
+            </nav>
+        </header>
+    }
+}

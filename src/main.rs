@@ -1,1 +1,7 @@
-fn main() {}
+use cmek_console::App;
+use leptos::prelude::*;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(|| view! { <App/> });
+}

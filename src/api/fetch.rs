@@ -1,0 +1,114 @@
+//! The browser transport (gloo-net's fetch), the runtime base URL, the timeout and the
+//! cancel-on-cleanup behaviour shared by every request.
+
+use super::{ApiError, BoxFuture, HttpRequest, HttpResponse, NetError, TIMEOUT, Transport};
+use gloo_net::http::{Method, RequestBuilder};
+use send_wrapper::SendWrapper;
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// Sends with fetch to `base` + path.
+pub struct FetchTransport {
+    base: String,
+}
+
+impl FetchTransport {
+    pub fn new(base: String) -> Self {
+        Self { base }
+    }
+}
+
+/// The base URL from `<meta name="cmek-api-base" content="…">`; empty means this origin.
+pub fn configured_base() -> String {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector("meta[name='cmek-api-base']").ok().flatten())
+        .and_then(|m| m.get_attribute("content"))
+        .map(|s| s.trim().trim_end_matches('/').to_owned())
+        .unwrap_or_default()
+}
+
+/// `base` as an absolute URL (a relative base is this page's origin).
+pub fn absolute(base: &str) -> String {
+    if base.starts_with("http://") || base.starts_with("https://") {
+        return base.to_owned();
+    }
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    format!("{origin}{base}")
+}
+
+fn method(m: &str) -> Method {
+    match m {
+        "POST" => Method::POST,
+        "PUT" => Method::PUT,
+        "PATCH" => Method::PATCH,
+        "DELETE" => Method::DELETE,
+        _ => Method::GET,
+    }
+}
+
+impl Transport for FetchTransport {
+    fn send(&self, req: HttpRequest, abort: Option<web_sys::AbortSignal>) -> BoxFuture<Result<HttpResponse, NetError>> {
+        let url = format!("{}{}", self.base, req.path);
+        Box::pin(async move {
+            let builder = RequestBuilder::new(&url)
+                .method(method(req.method))
+                .header("accept", "application/json")
+                .abort_signal(abort.as_ref());
+            let request = match req.body {
+                Some(body) => builder.header("content-type", "application/json").body(body),
+                None => builder.build(),
+            }
+            .map_err(|e| NetError::Unreachable(e.to_string()))?;
+            let res = request.send().await.map_err(|e| {
+                if abort.as_ref().is_some_and(|a| a.aborted()) {
+                    NetError::Aborted
+                } else {
+                    NetError::Unreachable(e.to_string())
+                }
+            })?;
+            let status = res.status();
+            let rate_limit_reset = res.headers().get("x-ratelimit-reset").and_then(|v| v.trim().parse().ok());
+            let body = res.text().await.map_err(|e| NetError::Unreachable(e.to_string()))?;
+            Ok(HttpResponse { status, body, rate_limit_reset })
+        })
+    }
+}
+
+/// Sends `req`, aborting it after [`TIMEOUT`] or when the reactive owner that asked (the page)
+/// is cleaned up.
+pub async fn send_with_timeout(transport: &dyn Transport, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let controller = web_sys::AbortController::new().ok();
+    let signal = controller.as_ref().map(|c| c.signal());
+    let timed_out = Rc::new(Cell::new(false));
+    let timer = controller.clone().and_then(|c| {
+        let flag = Rc::clone(&timed_out);
+        leptos::prelude::set_timeout_with_handle(
+            move || {
+                flag.set(true);
+                c.abort();
+            },
+            TIMEOUT,
+        )
+        .ok()
+    });
+    if let Some(c) = controller {
+        let c = SendWrapper::new(c);
+        leptos::prelude::on_cleanup(move || {
+            // The owner may be dropped on another tick; SendWrapper only checks the thread.
+            if c.valid() {
+                c.abort();
+            }
+        });
+    }
+    let out = transport.send(req, signal).await;
+    if let Some(t) = timer {
+        t.clear();
+    }
+    match out {
+        Ok(res) => Ok(res),
+        Err(NetError::Aborted) if timed_out.get() => Err(ApiError::Timeout),
+        Err(NetError::Aborted) => Err(ApiError::Aborted),
+        Err(NetError::Unreachable(why)) => Err(ApiError::Unreachable(why)),
+    }
+}

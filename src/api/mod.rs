@@ -1,0 +1,392 @@
+//! The one typed client every page uses: one place for the base URL (read at runtime from
+//! index.html, so one static build serves any deployment), JSON with the cmek-core types,
+//! `ErrorResponse` decoding into [`ApiError`], a timeout, and cancellation of in-flight requests
+//! when the page that asked is left.
+//!
+//! Requests go through a [`Transport`]: the browser's fetch in the app, an in-memory fake in the
+//! browser tests.
+
+pub mod fake;
+mod fetch;
+
+pub use fetch::FetchTransport;
+
+use cmek_core::api::*;
+use cmek_core::ext::*;
+use cmek_core::{ErrorCode, ErrorResponse, FieldError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a request may take before the console gives up on it.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What goes on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: &'static str,
+    /// Path and query, e.g. `/api/v1beta/projects?page=1&page_size=10`.
+    pub path: String,
+    pub body: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: String,
+    /// `X-Ratelimit-Reset`: seconds until a rate limit resets.
+    pub rate_limit_reset: Option<u64>,
+}
+
+/// Why no response arrived.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetError {
+    /// The network failed (offline, refused, DNS, CORS).
+    Unreachable(String),
+    /// Cancelled: the page that asked was left, or the timeout fired.
+    Aborted,
+}
+
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// Sends one request. `abort` cancels it.
+pub trait Transport: Send + Sync {
+    fn send(&self, req: HttpRequest, abort: Option<web_sys::AbortSignal>) -> BoxFuture<Result<HttpResponse, NetError>>;
+}
+
+/// A failed call, in the terms a page needs to say what happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiError {
+    /// The API answered with an `ErrorResponse`.
+    Api {
+        status: u16,
+        body: ErrorResponse,
+    },
+    /// An error status without an `ErrorResponse` (a proxy, a plain server).
+    Http {
+        status: u16,
+        text: String,
+    },
+    Unreachable(String),
+    Timeout,
+    /// The page was left; nobody is waiting for the answer.
+    Aborted,
+    /// A 200 whose body is not what the API documents.
+    Decode(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Api { status, .. } | ApiError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ApiError::Api { body, .. } => body.error_code(),
+            _ => None,
+        }
+    }
+
+    /// The field errors the server named (`details` of the form `field: message`).
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        match self {
+            ApiError::Api { body, .. } => body.field_errors(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every cause the server gave, in words.
+    pub fn details(&self) -> Vec<String> {
+        match self {
+            ApiError::Api { body, .. } => body.details.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether a read may be tried again (the cause may go away by itself).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Unreachable(_) | ApiError::Timeout => true,
+            ApiError::Api { status, .. } | ApiError::Http { status, .. } => {
+                matches!(status, 429 | 500 | 502 | 503 | 504)
+            }
+            _ => false,
+        }
+    }
+
+    /// The sentence a page shows.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Api { body, .. } => body.message.clone(),
+            ApiError::Http { status, text } if text.trim().is_empty() => {
+                format!("The server answered HTTP {status} without an explanation.")
+            }
+            ApiError::Http { status, text } => {
+                let text: String = text.chars().take(200).collect();
+                format!("The server answered HTTP {status}: {text}")
+            }
+            ApiError::Unreachable(why) => {
+                format!("The API could not be reached ({why}). Check the network connection.")
+            }
+            ApiError::Timeout => format!("The API did not answer within {} seconds.", TIMEOUT.as_secs()),
+            ApiError::Aborted => "The request was cancelled.".to_owned(),
+            ApiError::Decode(why) => format!("The API answered something this console does not understand: {why}"),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+/// The typed client. Cheap to clone; provided to every page as context.
+#[derive(Clone)]
+pub struct Api {
+    transport: Arc<dyn Transport>,
+    /// Where the API is, as the person sees it (for the `curl` commands).
+    base_url: Arc<str>,
+}
+
+/// Percent-encodes one path segment (ids are digits, but a typed URL may hold anything).
+fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn paged(path: String, page: i64, page_size: i64) -> String {
+    format!("{path}?page={page}&page_size={page_size}")
+}
+
+impl Api {
+    pub fn new(transport: Arc<dyn Transport>, base_url: impl Into<Arc<str>>) -> Self {
+        Self { transport, base_url: base_url.into() }
+    }
+
+    /// The client for this page: fetch, against the base URL in `<meta name="cmek-api-base">`.
+    pub fn from_page() -> Self {
+        let base = fetch::configured_base();
+        Self::new(Arc::new(FetchTransport::new(base.clone())), fetch::absolute(&base))
+    }
+
+    /// Absolute URL of an API path, as shown in `curl` commands.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url.trim_end_matches('/'))
+    }
+
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+        fetch::send_with_timeout(self.transport.as_ref(), req).await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        path: String,
+        body: Option<String>,
+    ) -> Result<T, ApiError> {
+        let res = self.send(HttpRequest { method, path, body }).await?;
+        decode(res)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: String) -> Result<T, ApiError> {
+        self.call("GET", path, None).await
+    }
+
+    async fn with_body<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        path: String,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let json = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
+        self.call(method, path, Some(json)).await
+    }
+
+    // ---------------------------------------------------------------- v1beta
+
+    pub async fn list_projects(&self, page: i64, page_size: i64) -> Result<ListProjectsResp, ApiError> {
+        self.get(paged("/api/v1beta/projects".into(), page, page_size)).await
+    }
+
+    /// v1beta has no "get project": walk the list until it turns up.
+    pub async fn find_project(&self, id: &str) -> Result<Option<Project>, ApiError> {
+        let size = cmek_core::page::MAX_PAGE_SIZE;
+        let mut page = 1;
+        loop {
+            let resp = self.list_projects(page, size).await?;
+            if let Some(p) = resp.items.iter().find(|p| p.id == id) {
+                return Ok(Some(p.clone()));
+            }
+            if resp.items.is_empty() || page * size >= resp.total {
+                return Ok(None);
+            }
+            page += 1;
+        }
+    }
+
+    pub async fn create_project(&self, req: &CreateProjectReq) -> Result<CreatedResp, ApiError> {
+        self.with_body("POST", "/api/v1beta/projects".into(), req).await
+    }
+
+    pub async fn list_aws_cmek(&self, project_id: &str) -> Result<ListAwsCmekResp, ApiError> {
+        self.get(format!("/api/v1beta/projects/{}/aws-cmek", seg(project_id))).await
+    }
+
+    pub async fn create_aws_cmek(&self, project_id: &str, req: &CreateAwsCmekReq) -> Result<Empty, ApiError> {
+        self.with_body("POST", Self::aws_cmek_path(project_id), req).await
+    }
+
+    pub fn aws_cmek_path(project_id: &str) -> String {
+        format!("/api/v1beta/projects/{}/aws-cmek", seg(project_id))
+    }
+
+    pub fn clusters_path(project_id: &str) -> String {
+        format!("/api/v1beta/projects/{}/clusters", seg(project_id))
+    }
+
+    pub fn cluster_path(project_id: &str, cluster_id: &str) -> String {
+        format!("/api/v1beta/projects/{}/clusters/{}", seg(project_id), seg(cluster_id))
+    }
+
+    pub async fn list_clusters(
+        &self,
+        project_id: &str,
+        page: i64,
+        page_size: i64,
+    ) -> Result<ListClustersResp, ApiError> {
+        self.get(paged(Self::clusters_path(project_id), page, page_size)).await
+    }
+
+    pub async fn create_cluster(&self, project_id: &str, req: &CreateClusterReq) -> Result<CreatedResp, ApiError> {
+        self.with_body("POST", Self::clusters_path(project_id), req).await
+    }
+
+    pub async fn get_cluster(&self, project_id: &str, cluster_id: &str) -> Result<ClusterItem, ApiError> {
+        self.get(Self::cluster_path(project_id, cluster_id)).await
+    }
+
+    pub async fn update_cluster(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        req: &UpdateClusterReq,
+    ) -> Result<Empty, ApiError> {
+        self.with_body("PATCH", Self::cluster_path(project_id, cluster_id), req).await
+    }
+
+    pub async fn delete_cluster(&self, project_id: &str, cluster_id: &str) -> Result<Empty, ApiError> {
+        self.call("DELETE", Self::cluster_path(project_id, cluster_id), None).await
+    }
+
+    pub async fn provider_regions(&self) -> Result<ListProviderRegionsResp, ApiError> {
+        self.get("/api/v1beta/clusters/provider/regions".into()).await
+    }
+
+    // ---------------------------------------------------------------- extensions
+
+    /// The server's extensions, or `None` when it speaks plain v1beta only.
+    pub async fn server_info(&self) -> Result<Option<ServerInfo>, ApiError> {
+        match self.get(format!("{PREFIX}/server-info")).await {
+            Ok(info) => Ok(Some(info)),
+            Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn key_health(&self, project_id: &str) -> Result<KeyHealthList, ApiError> {
+        self.get(format!("{PREFIX}/projects/{}/key-health", seg(project_id))).await
+    }
+
+    pub async fn check_key_health(&self, project_id: &str) -> Result<KeyHealthList, ApiError> {
+        self.call("POST", format!("{PREFIX}/projects/{}/key-health/check", seg(project_id)), None).await
+    }
+
+    pub async fn events(&self, project_id: &str, page: i64, page_size: i64) -> Result<ListEventsResp, ApiError> {
+        self.get(paged(format!("{PREFIX}/projects/{}/events", seg(project_id)), page, page_size)).await
+    }
+
+    pub async fn sandbox_keys(&self) -> Result<ListSandboxKeysResp, ApiError> {
+        self.get(format!("{PREFIX}/sandbox-kms/keys")).await
+    }
+
+    pub async fn sandbox_key(&self, key_id: &str) -> Result<SandboxKey, ApiError> {
+        self.get(format!("{PREFIX}/sandbox-kms/keys/{}", seg(key_id))).await
+    }
+
+    pub async fn create_sandbox_key(&self, req: &CreateSandboxKeyReq) -> Result<SandboxKey, ApiError> {
+        self.with_body("POST", format!("{PREFIX}/sandbox-kms/keys"), req).await
+    }
+
+    pub async fn put_key_policy(&self, key_id: &str, policy: String) -> Result<SandboxKey, ApiError> {
+        self.with_body("PUT", format!("{PREFIX}/sandbox-kms/keys/{}/policy", seg(key_id)), &PutKeyPolicyReq { policy })
+            .await
+    }
+
+    /// `enable`, `disable`, `cancel-deletion` or `rotate`.
+    pub async fn sandbox_key_action(&self, key_id: &str, action: &str) -> Result<SandboxKey, ApiError> {
+        self.call("POST", format!("{PREFIX}/sandbox-kms/keys/{}/{action}", seg(key_id)), None).await
+    }
+
+    pub async fn schedule_key_deletion(&self, key_id: &str, days: i64) -> Result<SandboxKey, ApiError> {
+        let req = ScheduleDeletionReq { pending_window_days: Some(days) };
+        self.with_body("POST", format!("{PREFIX}/sandbox-kms/keys/{}/schedule-deletion", seg(key_id)), &req).await
+    }
+
+    pub async fn set_key_rotation(
+        &self,
+        key_id: &str,
+        enabled: bool,
+        period_days: Option<i64>,
+    ) -> Result<SandboxKey, ApiError> {
+        let req = KeyRotationReq { enabled, period_days };
+        self.with_body("PUT", format!("{PREFIX}/sandbox-kms/keys/{}/rotation", seg(key_id)), &req).await
+    }
+}
+
+/// A response into `T`, or the error it carries.
+fn decode<T: DeserializeOwned>(res: HttpResponse) -> Result<T, ApiError> {
+    if (200..300).contains(&res.status) {
+        return serde_json::from_str(&res.body).map_err(|e| ApiError::Decode(e.to_string()));
+    }
+    match serde_json::from_str::<ErrorResponse>(&res.body) {
+        Ok(body) => Err(ApiError::Api { status: res.status, body }),
+        Err(_) => Err(ApiError::Http { status: res.status, text: res.body }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_decode_into_their_kind() {
+        let r = |status, body: &str| HttpResponse { status, body: body.into(), rate_limit_reset: None };
+        let e = decode::<Empty>(r(400, r#"{"code":49920001,"message":"no","details":["a: b"]}"#)).unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::CmekNotEnabled));
+        assert_eq!(e.field_errors(), vec![FieldError::new("a", "b")]);
+        let e = decode::<Empty>(r(502, "Bad Gateway")).unwrap_err();
+        assert_eq!(e, ApiError::Http { status: 502, text: "Bad Gateway".into() });
+        assert!(e.is_transient());
+        assert!(matches!(decode::<CreatedResp>(r(200, "{}")), Err(ApiError::Decode(_))));
+        assert_eq!(decode::<CreatedResp>(r(200, r#"{"id":"7"}"#)).unwrap().id, "7");
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(Api::cluster_path("1", "a/b c"), "/api/v1beta/projects/1/clusters/a%2Fb%20c");
+    }
+}

@@ -1,0 +1,58 @@
+use cmek_core::api::ClusterStatus;
+use cmek_core::kms::KeyHealthState;
+use leptos::prelude::*;
+
+/// A cluster status: an icon and a text label (never colour alone).
+#[component]
+pub fn ClusterStatusBadge(
+    /// The status to show.
+    #[prop(into)]
+    status: Signal<ClusterStatus>,
+) -> impl IntoView {
+    let tone = move || match status.get() {
+        ClusterStatus::Available => ("ok", "●"),
+        ClusterStatus::Paused => ("idle", "❚❚"),
+        ClusterStatus::Unavailable | ClusterStatus::Unknown => ("bad", "✕"),
+        _ => ("busy", "◌"),
+    };
+    view! {
+        <span class=move || format!("badge {}", tone().0)>
+            <span class="icon" aria-hidden="true">{move || tone().1}</span>
+            {move || status.get().label()}
+        </span>
+    }
+}
+
+/// The health of a configured key: an icon and a label.
+#[component]
+pub fn KeyHealthBadge(
+    /// The state to show.
+    #[prop(into)]
+    state: Signal<KeyHealthState>,
+) -> impl IntoView {
+    let tone = move || match state.get() {
+        KeyHealthState::Accessible => ("ok", "✓"),
+        KeyHealthState::Unknown => ("idle", "?"),
+        KeyHealthState::KmsUnreachable => ("busy", "!"),
+        _ => ("bad", "✕"),
+    };
+    view! {
+        <span class=move || format!("badge {}", tone().0) data-state=move || state.get().as_str()>
+            <span class="icon" aria-hidden="true">{move || tone().1}</span>
+            {move || state.get().label()}
+        </span>
+    }
+}
+
+/// Whether a project encrypts with a customer-managed key.
+#[component]
+pub fn CmekBadge(
+    /// The project's `aws_cmek_enabled`.
+    enabled: bool,
+) -> impl IntoView {
+    if enabled {
+        view! { <span class="badge cmek"><span class="icon" aria-hidden="true">"🔑"</span>"CMEK"</span> }.into_any()
+    } else {
+        view! { <span class="badge plain">"Escrow key"</span> }.into_any()
+    }
+}

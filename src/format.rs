@@ -1,0 +1,61 @@
+//! Turning data into the words and commands a page shows.
+
+/// Unix seconds as `2026-11-28 02:12 UTC` (the same for every visitor, unlike a locale format).
+pub fn time(secs: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(secs as f64 * 1000.0));
+    let iso: String = date.to_iso_string().into();
+    match (iso.get(0..10), iso.get(11..16)) {
+        (Some(d), Some(t)) => format!("{d} {t} UTC"),
+        _ => secs.to_string(),
+    }
+}
+
+/// A `create_timestamp` string (Unix seconds) as [`time`].
+pub fn timestamp(s: &str) -> String {
+    s.parse::<i64>().map(time).unwrap_or_else(|_| s.to_owned())
+}
+
+/// Milliseconds as [`time`] with seconds.
+pub fn time_ms(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    let iso: String = date.to_iso_string().into();
+    match (iso.get(0..10), iso.get(11..19)) {
+        (Some(d), Some(t)) => format!("{d} {t} UTC"),
+        _ => ms.to_string(),
+    }
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// Single-quotes a string for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The v1beta call as the person would type it: `curl --digest` with the exact JSON body.
+pub fn curl(method: &str, url: &str, body: Option<&str>) -> String {
+    let mut cmd = format!(
+        "curl --digest --user 'YOUR_PUBLIC_KEY:YOUR_PRIVATE_KEY' \\\n  --request {method} \\\n  --url {}",
+        shell_quote(url)
+    );
+    if let Some(b) = body {
+        cmd.push_str(&format!(" \\\n  --header 'content-type: application/json' \\\n  --data {}", shell_quote(b)));
+    }
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curl_quotes_bodies_for_the_shell() {
+        let c = curl("POST", "https://h/api/v1beta/projects", Some(r#"{"name":"it's"}"#));
+        assert!(c.contains(r#"--data '{"name":"it'\''s"}'"#), "{c}");
+        assert!(c.starts_with("curl --digest --user 'YOUR_PUBLIC_KEY:YOUR_PRIVATE_KEY'"));
+        assert!(!curl("GET", "https://h/x", None).contains("--data"));
+    }
+}

@@ -1,0 +1,6 @@
+use leptos::prelude::*;
+
+#[component]
+pub fn ClusterDetailPage() -> impl IntoView {
+    view! { <p>"Cluster"</p> }
+}

@@ -1,0 +1,6 @@
+use leptos::prelude::*;
+
+#[component]
+pub fn EventsPage() -> impl IntoView {
+    view! { <p>"Events"</p> }
+}

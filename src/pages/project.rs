@@ -1,0 +1,99 @@
+//! The frame of every project page: which project, its name and CMEK flag, its configured key,
+//! and the tabs. v1beta has no "get project", so the project is found in the list.
+
+use crate::api::ApiError;
+use crate::components::{CmekBadge, ErrorNotice, Loading};
+use crate::state;
+use cmek_core::api::{AwsCmekSpec, ListAwsCmekResp, Project};
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet};
+use leptos_router::hooks::use_params_map;
+
+/// What the project pages share.
+#[derive(Clone, Copy)]
+pub struct ProjectCtx {
+    pub id: Memo<String>,
+    pub project: LocalResource<Result<Option<Project>, ApiError>>,
+    /// The configured key(s) (`GET …/aws-cmek`).
+    pub keys: LocalResource<Result<ListAwsCmekResp, ApiError>>,
+}
+
+impl ProjectCtx {
+    /// The project once loaded (and found).
+    pub fn loaded(&self) -> Option<Project> {
+        match self.project.get() {
+            Some(Ok(Some(p))) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The project's configured key, once loaded.
+    pub fn key(&self) -> Option<AwsCmekSpec> {
+        match self.keys.get() {
+            Some(Ok(k)) => k.items.into_iter().next(),
+            _ => None,
+        }
+    }
+
+    /// Whether the keys have loaded (successfully).
+    pub fn keys_loaded(&self) -> bool {
+        matches!(self.keys.get(), Some(Ok(_)))
+    }
+
+    pub fn path(&self, rest: &str) -> String {
+        format!("/projects/{}/{rest}", self.id.get())
+    }
+}
+
+pub fn use_project() -> ProjectCtx {
+    expect_context::<ProjectCtx>()
+}
+
+#[component]
+pub fn ProjectLayout() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("project_id").unwrap_or_default());
+    let api = state::api();
+    let a = api.clone();
+    let project = LocalResource::new(move || {
+        let (api, id) = (a.clone(), id.get());
+        async move { api.find_project(&id).await }
+    });
+    let keys = LocalResource::new(move || {
+        let (api, id) = (api.clone(), id.get());
+        async move { api.list_aws_cmek(&id).await }
+    });
+    let ctx = ProjectCtx { id, project, keys };
+    provide_context(ctx);
+    let tab = move |rest: &'static str, label: &'static str| {
+        view! { <A href=move || ctx.path(rest)>{label}</A> }
+    };
+    view! {
+        <section class="page">
+            {move || match project.get() {
+                None => view! { <Loading label="Loading the project"/> }.into_any(),
+                Some(Err(e)) => view! {
+                    <ErrorNotice error=Signal::stored(e) doing="Loading the project" retry=Callback::new(move |_| project.refetch())/>
+                }.into_any(),
+                Some(Ok(None)) => view! {
+                    <h1>"Project not found"</h1>
+                    <p>"There is no project " <code>{id.get()}</code> " in this organisation. " <A href="/">"See all projects"</A> "."</p>
+                }.into_any(),
+                Some(Ok(Some(p))) => view! {
+                    <nav class="crumbs" aria-label="Breadcrumb"><A href="/">"Projects"</A> " › " <span aria-current="page">{p.name.clone()}</span></nav>
+                    <div class="page-head">
+                        <h1>{p.name.clone()}</h1>
+                        <CmekBadge enabled=p.aws_cmek_enabled/>
+                    </div>
+                    <nav class="tabs" aria-label="Project">
+                        {tab("clusters", "Clusters")}
+                        {tab("encryption", "Encryption Access")}
+                        {p.aws_cmek_enabled.then(|| tab("revoke", "Revoke / restore"))}
+                        {tab("events", "Events")}
+                    </nav>
+                    <Outlet/>
+                }.into_any(),
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,171 @@
+//! The organisation's projects, and creating one (with or without CMEK, fixed for its life).
+
+use super::{mark_interactive, page_param};
+use crate::api::ApiError;
+use crate::components::{Button, ButtonKind, CmekBadge, EquivalentRequest, ErrorNotice, Loading, Pager};
+use crate::{format, state};
+use cmek_core::api::{CreateProjectReq, ListProjectsResp};
+use cmek_core::cmek::check_project_name;
+use leptos::html::Input;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+
+const PAGE_SIZE: i64 = 10;
+
+#[component]
+pub fn ProjectsPage() -> impl IntoView {
+    let api = state::api();
+    let page = page_param();
+    let projects: LocalResource<Result<ListProjectsResp, ApiError>> = LocalResource::new(move || {
+        let (api, p) = (api.clone(), page.get());
+        async move { api.list_projects(p, PAGE_SIZE).await }
+    });
+    let navigate = use_navigate();
+    let to_page = Callback::new(move |p: i64| navigate(&format!("/?page={p}"), Default::default()));
+    view! {
+        <section class="page">
+            <div class="page-head">
+                <h1>"Projects"</h1>
+                <A href="/projects/new" attr:class="btn primary">"Create project"</A>
+            </div>
+            {move || match projects.get() {
+                None => view! { <Loading label="Loading projects"/> }.into_any(),
+                Some(Err(e)) => view! {
+                    <ErrorNotice error=Signal::stored(e) doing="Loading the projects" retry=Callback::new(move |_| projects.refetch())/>
+                }.into_any(),
+                Some(Ok(list)) if list.items.is_empty() && list.total == 0 => view! {
+                    <div class="empty">
+                        <p>"No projects yet."</p>
+                        <p>"Create one. Choose Customer-Managed Encryption Key when you create it: it cannot be turned on later."</p>
+                    </div>
+                }.into_any(),
+                Some(Ok(list)) => {
+                    let total = list.total;
+                    let view = view! {
+                        <table class="list">
+                            <caption class="sr-only">"Projects"</caption>
+                            <thead><tr>
+                                <th scope="col">"Name"</th>
+                                <th scope="col">"Encryption at rest"</th>
+                                <th scope="col" class="num">"Clusters"</th>
+                                <th scope="col">"Created"</th>
+                                <th scope="col"><span class="sr-only">"Actions"</span></th>
+                            </tr></thead>
+                            <tbody>
+                                {list.items.into_iter().map(|p| {
+                                    let clusters = format!("/projects/{}/clusters", p.id);
+                                    let encryption = format!("/projects/{}/encryption", p.id);
+                                    view! {
+                                        <tr data-project-id=p.id.clone()>
+                                            <th scope="row"><A href=clusters>{p.name.clone()}</A></th>
+                                            <td><CmekBadge enabled=p.aws_cmek_enabled/></td>
+                                            <td class="num">{p.cluster_count}</td>
+                                            <td>{format::timestamp(&p.create_timestamp)}</td>
+                                            <td><A href=encryption>"Encryption Access"</A></td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <Pager page=page total=Signal::stored(total) page_size=PAGE_SIZE noun="projects" on_change=to_page/>
+                    };
+                    request_animation_frame(mark_interactive);
+                    view.into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+#[component]
+pub fn CreateProjectPage() -> impl IntoView {
+    let api = state::api();
+    let name = RwSignal::new(String::new());
+    let cmek = RwSignal::new(true);
+    let name_error = RwSignal::new(None::<String>);
+    let name_input = NodeRef::<Input>::new();
+    let navigate = use_navigate();
+    let request = move || CreateProjectReq { name: name.get(), aws_cmek_enabled: Some(cmek.get()) };
+    let create = Action::new_local(move |req: &CreateProjectReq| {
+        let (api, req) = (api.clone(), req.clone());
+        async move { api.create_project(&req).await.map(|r| (r.id, req.aws_cmek_enabled == Some(true))) }
+    });
+    let failed = Signal::derive(move || create.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(Ok((id, with_cmek))) = create.value().get() {
+            // As the user guide says: a CMEK project goes straight to its Encryption Access page.
+            let to = if with_cmek { format!("/projects/{id}/encryption") } else { format!("/projects/{id}/clusters") };
+            navigate(&to, Default::default());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(e) = failed.get() {
+            if let Some(f) = e.field_errors().into_iter().find(|f| f.field == "name") {
+                name_error.set(Some(f.message));
+            }
+        }
+    });
+    let check = move || name_error.set(check_project_name(&name.get()).err().map(|f| f.message));
+    let submit = move || {
+        if create.pending().get_untracked() {
+            return;
+        }
+        check();
+        if name_error.get_untracked().is_some() {
+            if let Some(i) = name_input.get_untracked() {
+                let _ = i.focus();
+            }
+            return;
+        }
+        create.dispatch_local(request());
+    };
+    let curl = {
+        let api = state::api();
+        Signal::derive(move || {
+            let body = serde_json::to_string(&request()).unwrap_or_default();
+            format::curl("POST", &api.url("/api/v1beta/projects"), Some(&body))
+        })
+    };
+    view! {
+        <section class="page narrow">
+            <nav class="crumbs" aria-label="Breadcrumb"><A href="/">"Projects"</A> " › " <span aria-current="page">"Create project"</span></nav>
+            <h1>"Create project"</h1>
+            <form novalidate on:submit=move |ev| { ev.prevent_default(); submit(); }>
+                <div class="field">
+                    <label for="project-name">"Project name"</label>
+                    <input id="project-name" type="text" node_ref=name_input bind:value=name autocomplete="off"
+                        aria-invalid=move || name_error.with(Option::is_some).then_some("true")
+                        aria-describedby="project-name-error"
+                        on:blur=move |_| check()
+                        on:input=move |_| if name_error.with_untracked(Option::is_some) { check() }/>
+                    <p id="project-name-error" class="field-error">{move || name_error.get()}</p>
+                </div>
+                <div class="field switch-field">
+                    <label class="switch">
+                        <input type="checkbox" role="switch" id="project-cmek" bind:checked=cmek aria-describedby="cmek-help"/>
+                        <span>"Customer-Managed Encryption Key (CMEK)"</span>
+                    </label>
+                    <div id="cmek-help" class="help">
+                        <p>"Encrypt the data at rest of every cluster in this project, and their backups, with a key you control in AWS KMS."</p>
+                        <p class="warn"><strong>"This is fixed when the project is created."</strong>
+                            " CMEK cannot be turned on for an existing project, nor turned off later."</p>
+                        <p>{move || if cmek.get() {
+                            "With CMEK: clusters are TiDB Dedicated on AWS, in the one region where you configure the key. You configure the key next, before creating clusters."
+                        } else {
+                            "Without CMEK: TiDB Cloud encrypts data at rest with its own escrow key."
+                        }}</p>
+                    </div>
+                </div>
+                <Show when=move || failed.with(Option::is_some)>
+                    <ErrorNotice error=Signal::derive(move || failed.get().unwrap_or(ApiError::Aborted)) doing="Creating the project"/>
+                </Show>
+                <div class="actions">
+                    <Button submit=true kind=ButtonKind::Primary pending=create.pending() id="create-project">"Create project"</Button>
+                    <A href="/" attr:class="btn">"Cancel"</A>
+                </div>
+            </form>
+            <EquivalentRequest command=curl/>
+        </section>
+    }
+}
