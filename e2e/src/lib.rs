@@ -221,10 +221,12 @@ impl Page {
     /// Waits (up to 15 s) for an element matching `css`.
     pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
         let c = &self.client;
-        tokio::time::timeout(Duration::from_secs(15), c.wait().forever().for_element(Locator::Css(css)))
-            .await
-            .unwrap_or_else(|_| panic!("no element {css} within 15 s"))
-            .expect("find")
+        let Ok(found) =
+            tokio::time::timeout(Duration::from_secs(15), c.wait().forever().for_element(Locator::Css(css))).await
+        else {
+            panic!("no element {css} within 15 s")
+        };
+        found.expect("find")
     }
 
     /// Waits until the page's text contains `text`.

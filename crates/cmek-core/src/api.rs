@@ -302,6 +302,21 @@ pub struct UpdateComponents {
     pub tiflash: Option<UpdateStorageComponent>,
 }
 
+impl UpdateComponents {
+    /// Whether the change names no field at all (`{}`, `{"tikv": {}}`).
+    pub fn is_empty(&self) -> bool {
+        let tidb = self
+            .tidb
+            .as_ref()
+            .is_none_or(|t| t.node_size.is_none() && t.node_quantity.is_none() && t.accesspoint_id.is_none());
+        let storage = |c: &Option<UpdateStorageComponent>| {
+            c.as_ref()
+                .is_none_or(|c| c.node_size.is_none() && c.storage_size_gib.is_none() && c.node_quantity.is_none())
+        };
+        tidb && storage(&self.tikv) && storage(&self.tiflash)
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]

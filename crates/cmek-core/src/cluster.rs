@@ -22,6 +22,13 @@ pub const MAX_NODES: i32 = 150;
 pub const MAX_IP_ACCESS_LIST: usize = 100;
 pub const MAX_DESCRIPTION: usize = 256;
 
+/// Fields whose value is a secret: never repeated in a message, never stored in clear.
+pub const SECRET_FIELDS: &[&str] = &["config.root_password"];
+
+pub fn is_secret_field(path: &str) -> bool {
+    SECRET_FIELDS.contains(&path)
+}
+
 /// The CMEK facts of the project a cluster is created in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CmekContext<'a> {
@@ -85,7 +92,7 @@ pub fn check_cmek_placement(
 /// Cluster name: 4–64 letters, digits and hyphens, starting and ending with a letter or digit.
 pub fn check_name(name: &str) -> Result<(), String> {
     let n = name.chars().count();
-    if n < NAME_MIN || n > NAME_MAX {
+    if !(NAME_MIN..=NAME_MAX).contains(&n) {
         return Err(format!("\"{name}\" has {n} characters; a cluster name has {NAME_MIN}–{NAME_MAX}"));
     }
     if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
@@ -166,7 +173,7 @@ pub fn check_storage(gib: i32, range: StorageRange) -> Result<(), String> {
 }
 
 fn sizes<T>(list: &[T], name: impl Fn(&T) -> &str) -> String {
-    list.iter().map(|p| name(p)).collect::<Vec<_>>().join(", ")
+    list.iter().map(name).collect::<Vec<_>>().join(", ")
 }
 
 fn check_storage_component(path: &str, c: &StorageComponent, profiles: &[StorageProfile], out: &mut Vec<FieldError>) {
@@ -269,13 +276,13 @@ fn check_ip_access_list(list: &[IpAccessListItem], out: &mut Vec<FieldError>) {
         if let Err(m) = check_cidr(&item.cidr) {
             out.push(FieldError::new(format!("config.ip_access_list[{i}].cidr"), m));
         }
-        if let Some(d) = &item.description {
-            if d.chars().count() > MAX_DESCRIPTION {
-                out.push(FieldError::new(
-                    format!("config.ip_access_list[{i}].description"),
-                    format!("{} characters; at most {MAX_DESCRIPTION}", d.chars().count()),
-                ));
-            }
+        if let Some(d) = &item.description
+            && d.chars().count() > MAX_DESCRIPTION
+        {
+            out.push(FieldError::new(
+                format!("config.ip_access_list[{i}].description"),
+                format!("{} characters; at most {MAX_DESCRIPTION}", d.chars().count()),
+            ));
         }
     }
 }
@@ -340,7 +347,13 @@ pub fn check_update_components(
     current: &Components,
     change: &UpdateComponents,
     entry: &ProviderRegion,
-) -> Result<Components, Vec<FieldError>> {
+) -> Result<Components, RuleError> {
+    if change.is_empty() {
+        return Err(RuleError::new(
+            ErrorCode::UpdateEmpty,
+            "config.components names nothing to change: set node_size, node_quantity or storage_size_gib of tidb, tikv or tiflash",
+        ));
+    }
     let mut next = current.clone();
     let mut out = Vec::new();
     if let Some(t) = &change.tidb {
@@ -350,13 +363,13 @@ pub fn check_update_components(
         if let Some(q) = t.node_quantity {
             next.tidb.node_quantity = q;
         }
-        if let Some(id) = &t.accesspoint_id {
-            if id.parse::<u64>().is_err() {
-                out.push(FieldError::new(
-                    "config.components.tidb.accesspoint_id",
-                    format!("\"{id}\" is not a decimal uint64 id"),
-                ));
-            }
+        if let Some(id) = &t.accesspoint_id
+            && id.parse::<u64>().is_err()
+        {
+            out.push(FieldError::new(
+                "config.components.tidb.accesspoint_id",
+                format!("\"{id}\" is not a decimal uint64 id"),
+            ));
         }
     }
     if let Some(k) = &change.tikv {
@@ -378,7 +391,16 @@ pub fn check_update_components(
         }
     }
     out.extend(check_components(&next, entry));
-    if out.is_empty() { Ok(next) } else { Err(out) }
+    if !out.is_empty() {
+        return Err(RuleError::fields(ErrorCode::ValidationFailed, out));
+    }
+    if next == *current {
+        return Err(RuleError::new(
+            ErrorCode::UpdateEmpty,
+            "the components already are as requested: nothing to change",
+        ));
+    }
+    Ok(next)
 }
 
 fn apply_storage(
@@ -613,15 +635,22 @@ mod tests {
             ..Default::default()
         };
         let e = check_update_components(&current, &shrink, entry).unwrap_err();
-        assert!(e[0].message.contains("only grow"));
+        assert!(e.fields[0].message.contains("only grow"));
         let half_flash = UpdateComponents {
             tiflash: Some(crate::api::UpdateStorageComponent { node_size: Some("8C64G".into()), ..Default::default() }),
             ..Default::default()
         };
         assert_eq!(
-            check_update_components(&current, &half_flash, entry).unwrap_err()[0].field,
+            check_update_components(&current, &half_flash, entry).unwrap_err().fields[0].field,
             "config.components.tiflash"
         );
+        let nothing = UpdateComponents { tikv: Some(Default::default()), ..Default::default() };
+        assert_eq!(check_update_components(&current, &nothing, entry).unwrap_err().code, ErrorCode::UpdateEmpty);
+        let same = UpdateComponents {
+            tikv: Some(crate::api::UpdateStorageComponent { node_quantity: Some(3), ..Default::default() }),
+            ..Default::default()
+        };
+        assert_eq!(check_update_components(&current, &same, entry).unwrap_err().code, ErrorCode::UpdateEmpty);
     }
 
     #[test]

@@ -46,10 +46,8 @@ pub fn check_spec(index: usize, spec: &AwsCmekSpec, regions: &[&str]) -> Vec<(Er
     match KmsKeyArn::parse(&spec.kms_arn) {
         Err(e) => out.push((ErrorCode::KmsArnInvalid, FieldError::new(&arn_field, e.to_string()))),
         Ok(arn) => {
-            if region_ok {
-                if let Err(m) = arn.check_region(&spec.region) {
-                    out.push((ErrorCode::KmsArnRegionMismatch, FieldError::new(&arn_field, m.to_string())));
-                }
+            if region_ok && let Err(m) = arn.check_region(&spec.region) {
+                out.push((ErrorCode::KmsArnRegionMismatch, FieldError::new(&arn_field, m.to_string())));
             }
         }
     }
@@ -186,7 +184,7 @@ mod tests {
         let s = spec("us-west-2", ARN_W2);
         assert_eq!(check_configure(true, &[], &req(vec![s.clone()]), REGIONS), Ok(Configure::Add(s.clone())));
         assert_eq!(
-            check_configure(true, &[s.clone()], &req(vec![s.clone()]), REGIONS),
+            check_configure(true, std::slice::from_ref(&s), &req(vec![s.clone()]), REGIONS),
             Ok(Configure::Unchanged(s.clone()))
         );
         assert_eq!(check_configure(true, &[], &req(vec![s.clone(), s.clone()]), REGIONS), Ok(Configure::Add(s)));

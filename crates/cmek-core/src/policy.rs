@@ -562,10 +562,10 @@ fn parse_policy(text: &str) -> Result<Doc, Finding> {
         return Err(Finding::NotAPolicy { message: "the document is not a JSON object".into() });
     };
     let mut invalid = Vec::new();
-    if let Some(version) = root.get("Version") {
-        if !matches!(version.as_str(), Some("2012-10-17") | Some("2008-10-17")) {
-            return Err(Finding::NotAPolicy { message: format!("Version {version} is not \"2012-10-17\"") });
-        }
+    if let Some(version) = root.get("Version")
+        && !matches!(version.as_str(), Some("2012-10-17") | Some("2008-10-17"))
+    {
+        return Err(Finding::NotAPolicy { message: format!("Version {version} is not \"2012-10-17\"") });
     }
     let raw: Vec<&Value> = match root.get("Statement") {
         Some(Value::Array(a)) if !a.is_empty() => a.iter().collect(),

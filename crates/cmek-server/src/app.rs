@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::ext::router())
         .merge(routes::sandbox::router())
         .route("/api", any(api_not_found))
+        .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(crate::extract::MAX_BODY_BYTES))

@@ -67,11 +67,32 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let field = rest.trim_matches('`');
             let full = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
             ApiError::fields(ErrorCode::MissingField, vec![FieldError::new(full, "is required")])
+        } else if cmek_core::cluster::is_secret_field(&path) {
+            // serde quotes the value it refused; a secret is never repeated.
+            ApiError::fields(
+                ErrorCode::InvalidField,
+                vec![FieldError::new(path, "must be a string (the value is not repeated: it is a secret)")],
+            )
         } else {
             let field = if path == "." { "body".to_owned() } else { path };
             ApiError::fields(ErrorCode::InvalidField, vec![FieldError::new(field, msg)])
         }
     })
+}
+
+/// Path parameters, refused with an `ErrorResponse` (not axum's plain text) when they cannot be
+/// read, e.g. a percent-encoded byte that is not UTF-8.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(e) => Err(ApiError::new(ErrorCode::InvalidPathId, format!("the path is not valid: {}", e.body_text()))),
+        }
+    }
 }
 
 /// A decimal uint64 path id (v1beta ids are `format: uint64` strings).

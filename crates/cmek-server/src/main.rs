@@ -22,10 +22,14 @@ fn main() -> ExitCode {
         }
     };
     let data_dir = args.data_dir.clone();
+    let console = args.console_dir.join("index.html").is_file();
     let result = runtime.block_on(cmek_server::serve::serve(args, |addr| {
         // On stdout, one line each, so scripts and tests can read them.
         println!("cmek-server: listening on http://{addr}");
         println!("cmek-server: data in {}", data_dir.join("cmek.db").display());
+        if console {
+            println!("cmek-server: open http://{addr}/ in a browser");
+        }
     }));
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,10 +6,10 @@ use super::project_id;
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, PageQuery, parse_id};
+use crate::extract::{ApiPath, JsonBody, PageQuery, parse_id};
 use crate::keys::refusal;
 use crate::store::{self, ClusterRow, NewCluster, NewEvent};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use cmek_core::api::{
@@ -88,7 +88,7 @@ async fn refused(
     responses((status = 200, description = "A successful response.", body = ListClustersResp)))]
 pub async fn list_clusters(
     State(s): State<AppState>,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
     PageQuery(page): PageQuery,
 ) -> ApiResult<Json<ListClustersResp>> {
     let pid = project_id(&raw)?;
@@ -110,7 +110,7 @@ pub async fn list_clusters(
     responses((status = 200, description = "A successful response.", body = CreatedResp)))]
 pub async fn create_cluster(
     State(s): State<AppState>,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
     JsonBody(req): JsonBody<CreateClusterReq>,
 ) -> ApiResult<Json<CreatedResp>> {
     let pid = project_id(&raw)?;
@@ -123,10 +123,10 @@ pub async fn create_cluster(
     if !fields.is_empty() {
         return Err(RuleError::fields(ErrorCode::ValidationFailed, fields).into());
     }
-    if let Some(key) = key {
-        if let Err(e) = require_key(&s, pid, key, "creating the cluster").await {
-            return Err(refused(&s, pid, EventKind::ClusterCreateRefused, None, req.region.clone(), e).await);
-        }
+    if let Some(key) = key
+        && let Err(e) = require_key(&s, pid, key, "creating the cluster").await
+    {
+        return Err(refused(&s, pid, EventKind::ClusterCreateRefused, None, req.region.clone(), e).await);
     }
     let durations = s.durations;
     let id =
@@ -179,7 +179,10 @@ pub async fn create_cluster(
         ("cluster_id" = String, Path, description = "The ID of the cluster (decimal uint64).")
     ),
     responses((status = 200, description = "A successful response.", body = ClusterItem)))]
-pub async fn get_cluster(State(s): State<AppState>, Path(raw): Path<(String, String)>) -> ApiResult<Json<ClusterItem>> {
+pub async fn get_cluster(
+    State(s): State<AppState>,
+    ApiPath(raw): ApiPath<(String, String)>,
+) -> ApiResult<Json<ClusterItem>> {
     let (pid, cid) = ids(&raw)?;
     let row =
         s.db.read(move |c| {
@@ -201,7 +204,7 @@ pub async fn get_cluster(State(s): State<AppState>, Path(raw): Path<(String, Str
     responses((status = 200, description = "A successful response.", body = Empty)))]
 pub async fn update_cluster(
     State(s): State<AppState>,
-    Path(raw): Path<(String, String)>,
+    ApiPath(raw): ApiPath<(String, String)>,
     JsonBody(req): JsonBody<UpdateClusterReq>,
 ) -> ApiResult<Json<Empty>> {
     let (pid, cid) = ids(&raw)?;
@@ -246,10 +249,7 @@ pub async fn update_cluster(
                     vec![FieldError::new("config.components", "a Serverless cluster has no components to change")],
                 )
             })?;
-            Some(
-                check_update_components(&current, change, entry)
-                    .map_err(|f| RuleError::fields(ErrorCode::ValidationFailed, f))?,
-            )
+            Some(check_update_components(&current, change, entry)?)
         }
         None => None,
     };
@@ -299,7 +299,10 @@ pub async fn update_cluster(
         ("cluster_id" = String, Path, description = "The ID of the cluster (decimal uint64).")
     ),
     responses((status = 200, description = "A successful response.", body = Empty)))]
-pub async fn delete_cluster(State(s): State<AppState>, Path(raw): Path<(String, String)>) -> ApiResult<Json<Empty>> {
+pub async fn delete_cluster(
+    State(s): State<AppState>,
+    ApiPath(raw): ApiPath<(String, String)>,
+) -> ApiResult<Json<Empty>> {
     let (pid, cid) = ids(&raw)?;
     s.db.write(move |tx| {
         store::require_project(tx, pid)?;

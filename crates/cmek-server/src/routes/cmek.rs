@@ -4,10 +4,10 @@ use super::project_id;
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::error::ApiResult;
-use crate::extract::JsonBody;
+use crate::extract::{ApiPath, JsonBody};
 use crate::keys::refusal;
 use crate::store::{self, NewEvent};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use cmek_core::api::{CreateAwsCmekReq, Empty, ListAwsCmekResp};
@@ -22,7 +22,10 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1beta/projects/{project_id}/aws-cmek", tag = "Cluster", operation_id = "ListAwsCmek",
     params(("project_id" = String, Path, description = "The ID of the project (decimal uint64).")),
     responses((status = 200, description = "A successful response.", body = ListAwsCmekResp)))]
-pub async fn list_aws_cmek(State(s): State<AppState>, Path(raw): Path<String>) -> ApiResult<Json<ListAwsCmekResp>> {
+pub async fn list_aws_cmek(
+    State(s): State<AppState>,
+    ApiPath(raw): ApiPath<String>,
+) -> ApiResult<Json<ListAwsCmekResp>> {
     let pid = project_id(&raw)?;
     let items =
         s.db.read(move |c| {
@@ -42,7 +45,7 @@ pub async fn list_aws_cmek(State(s): State<AppState>, Path(raw): Path<String>) -
     responses((status = 200, description = "A successful response.", body = Empty)))]
 pub async fn create_aws_cmek(
     State(s): State<AppState>,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
     JsonBody(req): JsonBody<CreateAwsCmekReq>,
 ) -> ApiResult<Json<Empty>> {
     let pid = project_id(&raw)?;

@@ -4,9 +4,9 @@
 use super::project_id;
 use crate::app::AppState;
 use crate::error::ApiResult;
-use crate::extract::PageQuery;
+use crate::extract::{ApiPath, PageQuery};
 use crate::store;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cmek_core::ext::{KeyHealthList, KmsBackend, ListEventsResp, ServerInfo};
@@ -42,7 +42,7 @@ pub async fn openapi() -> Json<serde_json::Value> {
 #[utoipa::path(get, path = "/api/ext/v1/projects/{project_id}/key-health", tag = "Extensions", operation_id = "GetKeyHealth",
     params(("project_id" = String, Path, description = "The ID of the project (decimal uint64).")),
     responses((status = 200, description = "A successful response.", body = KeyHealthList)))]
-pub async fn key_health(State(s): State<AppState>, Path(raw): Path<String>) -> ApiResult<Json<KeyHealthList>> {
+pub async fn key_health(State(s): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<KeyHealthList>> {
     let pid = project_id(&raw)?;
     let items =
         s.db.read(move |c| {
@@ -58,7 +58,10 @@ pub async fn key_health(State(s): State<AppState>, Path(raw): Path<String>) -> A
 #[utoipa::path(post, path = "/api/ext/v1/projects/{project_id}/key-health/check", tag = "Extensions", operation_id = "CheckKeyHealth",
     params(("project_id" = String, Path, description = "The ID of the project (decimal uint64).")),
     responses((status = 200, description = "A successful response.", body = KeyHealthList)))]
-pub async fn check_key_health(State(s): State<AppState>, Path(raw): Path<String>) -> ApiResult<Json<KeyHealthList>> {
+pub async fn check_key_health(
+    State(s): State<AppState>,
+    ApiPath(raw): ApiPath<String>,
+) -> ApiResult<Json<KeyHealthList>> {
     let pid = project_id(&raw)?;
     let keys =
         s.db.read(move |c| {
@@ -83,7 +86,7 @@ pub async fn check_key_health(State(s): State<AppState>, Path(raw): Path<String>
     responses((status = 200, description = "A successful response.", body = ListEventsResp)))]
 pub async fn list_events(
     State(s): State<AppState>,
-    Path(raw): Path<String>,
+    ApiPath(raw): ApiPath<String>,
     PageQuery(page): PageQuery,
 ) -> ApiResult<Json<ListEventsResp>> {
     let pid = project_id(&raw)?;

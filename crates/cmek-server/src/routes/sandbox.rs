@@ -4,8 +4,8 @@
 
 use crate::app::AppState;
 use crate::error::ApiResult;
-use crate::extract::JsonBody;
-use axum::extract::{Path, State};
+use crate::extract::{ApiPath, JsonBody};
+use axum::extract::State;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use cmek_core::ext::{
@@ -54,7 +54,7 @@ pub async fn create_key(
 #[utoipa::path(get, path = "/api/ext/v1/sandbox-kms/keys/{key_id}", tag = "Sandbox KMS", operation_id = "SandboxGetKey",
     params(("key_id" = String, Path, description = "The key id (UUID or mrk-…).")),
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
-pub async fn get_key(State(s): State<AppState>, Path(key_id): Path<String>) -> ApiResult<Json<SandboxKey>> {
+pub async fn get_key(State(s): State<AppState>, ApiPath(key_id): ApiPath<String>) -> ApiResult<Json<SandboxKey>> {
     Ok(Json(s.sandbox.get(key_id).await?))
 }
 
@@ -65,7 +65,7 @@ pub async fn get_key(State(s): State<AppState>, Path(key_id): Path<String>) -> A
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
 pub async fn put_key_policy(
     State(s): State<AppState>,
-    Path(key_id): Path<String>,
+    ApiPath(key_id): ApiPath<String>,
     JsonBody(req): JsonBody<PutKeyPolicyReq>,
 ) -> ApiResult<Json<SandboxKey>> {
     let key = s.sandbox.put_policy(key_id, req.policy).await?;
@@ -76,7 +76,7 @@ pub async fn put_key_policy(
 #[utoipa::path(post, path = "/api/ext/v1/sandbox-kms/keys/{key_id}/enable", tag = "Sandbox KMS", operation_id = "SandboxEnableKey",
     params(("key_id" = String, Path, description = "The key id.")),
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
-pub async fn enable_key(State(s): State<AppState>, Path(key_id): Path<String>) -> ApiResult<Json<SandboxKey>> {
+pub async fn enable_key(State(s): State<AppState>, ApiPath(key_id): ApiPath<String>) -> ApiResult<Json<SandboxKey>> {
     let key = s.sandbox.enable(key_id).await?;
     changed(&s, key).await
 }
@@ -85,7 +85,7 @@ pub async fn enable_key(State(s): State<AppState>, Path(key_id): Path<String>) -
 #[utoipa::path(post, path = "/api/ext/v1/sandbox-kms/keys/{key_id}/disable", tag = "Sandbox KMS", operation_id = "SandboxDisableKey",
     params(("key_id" = String, Path, description = "The key id.")),
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
-pub async fn disable_key(State(s): State<AppState>, Path(key_id): Path<String>) -> ApiResult<Json<SandboxKey>> {
+pub async fn disable_key(State(s): State<AppState>, ApiPath(key_id): ApiPath<String>) -> ApiResult<Json<SandboxKey>> {
     let key = s.sandbox.disable(key_id).await?;
     changed(&s, key).await
 }
@@ -97,7 +97,7 @@ pub async fn disable_key(State(s): State<AppState>, Path(key_id): Path<String>) 
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
 pub async fn schedule_key_deletion(
     State(s): State<AppState>,
-    Path(key_id): Path<String>,
+    ApiPath(key_id): ApiPath<String>,
     JsonBody(req): JsonBody<ScheduleDeletionReq>,
 ) -> ApiResult<Json<SandboxKey>> {
     let key = s.sandbox.schedule_deletion(key_id, req.pending_window_days).await?;
@@ -108,7 +108,10 @@ pub async fn schedule_key_deletion(
 #[utoipa::path(post, path = "/api/ext/v1/sandbox-kms/keys/{key_id}/cancel-deletion", tag = "Sandbox KMS", operation_id = "SandboxCancelKeyDeletion",
     params(("key_id" = String, Path, description = "The key id.")),
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
-pub async fn cancel_key_deletion(State(s): State<AppState>, Path(key_id): Path<String>) -> ApiResult<Json<SandboxKey>> {
+pub async fn cancel_key_deletion(
+    State(s): State<AppState>,
+    ApiPath(key_id): ApiPath<String>,
+) -> ApiResult<Json<SandboxKey>> {
     let key = s.sandbox.cancel_deletion(key_id).await?;
     changed(&s, key).await
 }
@@ -119,7 +122,7 @@ pub async fn cancel_key_deletion(State(s): State<AppState>, Path(key_id): Path<S
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
 pub async fn rotate_key_on_demand(
     State(s): State<AppState>,
-    Path(key_id): Path<String>,
+    ApiPath(key_id): ApiPath<String>,
 ) -> ApiResult<Json<SandboxKey>> {
     let key = s.sandbox.rotate_now(key_id).await?;
     changed(&s, key).await
@@ -132,7 +135,7 @@ pub async fn rotate_key_on_demand(
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
 pub async fn set_key_rotation(
     State(s): State<AppState>,
-    Path(key_id): Path<String>,
+    ApiPath(key_id): ApiPath<String>,
     JsonBody(req): JsonBody<KeyRotationReq>,
 ) -> ApiResult<Json<SandboxKey>> {
     let key = s.sandbox.set_rotation(key_id, req.enabled, req.period_days).await?;
