@@ -138,7 +138,7 @@ pub fn vcpus(node_size: &str) -> Option<i32> {
 pub fn ram_bytes(node_size: &str) -> Option<i64> {
     let (_, rest) = node_size.split_once('C')?;
     let gib: i64 = rest.strip_suffix('G')?.parse().ok()?;
-    Some(gib * 1024 * 1024 * 1024)
+    gib.checked_mul(1024 * 1024 * 1024)
 }
 
 /// Quantity against `{min, step}`: at least `min`, and `min` plus a multiple of `step`.
@@ -251,7 +251,11 @@ pub fn check_cidr(cidr: &str) -> Result<(), String> {
     let Some((addr, bits)) = cidr.split_once('/') else {
         return Err(format!("\"{cidr}\" is not a CIDR block such as 203.0.113.7/32"));
     };
-    let bits: u8 = bits.parse().map_err(|_| format!("\"{cidr}\" has an invalid prefix length"))?;
+    // Digits only: `u8::from_str` would also take a leading "+".
+    let bits: u8 = Some(bits)
+        .filter(|b| !b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()))
+        .and_then(|b| b.parse().ok())
+        .ok_or_else(|| format!("\"{cidr}\" has an invalid prefix length"))?;
     let max = if addr.parse::<std::net::Ipv4Addr>().is_ok() {
         32
     } else if addr.parse::<std::net::Ipv6Addr>().is_ok() {

@@ -58,7 +58,10 @@ impl Lifecycle {
 
     /// A new cluster.
     pub fn creating(now_ms: i64, d: Durations) -> Self {
-        Self { status: ClusterStatus::Creating, settles: Some((ClusterStatus::Available, now_ms + d.create_ms)) }
+        Self {
+            status: ClusterStatus::Creating,
+            settles: Some((ClusterStatus::Available, now_ms.saturating_add(d.create_ms))),
+        }
     }
 
     /// The status at `now_ms`.
@@ -98,7 +101,7 @@ impl Lifecycle {
                 ),
             ));
         }
-        Ok(Self { status: via, settles: Some((to, now_ms + ms)) })
+        Ok(Self { status: via, settles: Some((to, now_ms.saturating_add(ms))) })
     }
 }
 

@@ -54,7 +54,8 @@ impl Page {
 
     /// How many pages `total` items make (at least 1).
     pub fn count(total: i64, page_size: i64) -> i64 {
-        if total <= 0 { 1 } else { (total + page_size - 1) / page_size.max(1) }
+        let size = page_size.max(1);
+        if total <= 0 { 1 } else { total / size + i64::from(total % size != 0) }
     }
 }
 

@@ -426,8 +426,9 @@ pub fn decide(policy: &str, q: AccessQuery<'_>) -> AccessDecision {
         let mut denied: Vec<(usize, Vec<String>)> = Vec::new();
         for action in grant.required_actions() {
             let mut allowed = false;
+            let actx = ctx.with_action(action);
             for (i, st) in doc.statements.iter().enumerate() {
-                match st.applies(action, &ctx) {
+                match st.applies(action, &actx) {
                     Applies::Yes | Applies::Unknown if st.deny => match denied.iter_mut().find(|(j, _)| *j == i) {
                         Some((_, acts)) => acts.push((*action).to_owned()),
                         None => denied.push((i, vec![(*action).to_owned()])),
@@ -493,23 +494,16 @@ pub fn validate_document(policy: &str) -> Vec<String> {
 
 /// The policy with the missing statements added (or the guide's statements put right where a
 /// statement with the guide's Sid exists but does not grant), keeping the customer's own.
-/// Deny statements are left as written: only the customer can decide to drop them.
-/// Fails only when the text is not a JSON object.
+/// Deny statements are left as written: only the customer can decide to drop them. A missing or
+/// unknown `Version` becomes "2012-10-17" (conditions need it). Fails only when the text is not
+/// a JSON object.
 pub fn merge(policy: &str, q: AccessQuery<'_>, region: &PolicyRegion) -> Result<String, Finding> {
     let mut root = match serde_json::from_str::<Value>(policy) {
         Ok(Value::Object(m)) => m,
         Ok(_) => return Err(Finding::NotAPolicy { message: "the document is not a JSON object".into() }),
         Err(e) => return Err(not_json(policy, &e)),
     };
-    let decision = decide(policy, AccessQuery { key_state: KeyState::Enabled, ..q });
-    let missing: Vec<Grant> = Grant::ALL
-        .into_iter()
-        .filter(|g| {
-            decision.findings.iter().any(|f| matches!(f, Finding::MissingActions { grant, .. } if grant == g))
-                || decision.findings.iter().any(|f| matches!(f, Finding::AccountUnknown))
-        })
-        .collect();
-    if !root.contains_key("Version") {
+    if !matches!(root.get("Version").and_then(Value::as_str), Some("2012-10-17" | "2008-10-17")) {
         root.insert("Version".into(), json!("2012-10-17"));
     }
     let statements = root.entry("Statement").or_insert_with(|| Value::Array(Vec::new()));
@@ -517,12 +511,39 @@ pub fn merge(policy: &str, q: AccessQuery<'_>, region: &PolicyRegion) -> Result<
         let one = statements.take();
         *statements = Value::Array(if one.is_object() { vec![one] } else { Vec::new() });
     }
-    let list = statements.as_array_mut().expect("made an array above");
-    for grant in missing {
-        let fresh = grant_statement(grant, q.service_account, region);
-        match list.iter_mut().find(|s| s.get("Sid").and_then(Value::as_str) == Some(grant.sid())) {
-            Some(existing) => *existing = fresh,
-            None => list.push(fresh),
+    let enabled = AccessQuery { key_state: KeyState::Enabled, ..q };
+    // Putting one grant's statement right can take away what that statement gave the other
+    // grant, so repeat until nothing is missing (two grants: at most a few rounds).
+    for _ in 0..4 {
+        let text = pretty(&Value::Object(root.clone()));
+        let decision = decide(&text, enabled);
+        let unknown_account = decision.findings.iter().any(|f| matches!(f, Finding::AccountUnknown));
+        let empty = decision.findings.iter().any(|f| matches!(f, Finding::NotAPolicy { .. }));
+        let missing: Vec<Grant> = Grant::ALL
+            .into_iter()
+            .filter(|g| {
+                unknown_account
+                    || empty
+                    || decision
+                        .findings
+                        .iter()
+                        .any(|f| matches!(f, Finding::MissingActions { grant, .. } if grant == g))
+            })
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        let list = root.get_mut("Statement").and_then(Value::as_array_mut).expect("made an array above");
+        for grant in &missing {
+            let fresh = grant_statement(*grant, q.service_account, region);
+            match list.iter_mut().find(|s| s.get("Sid").and_then(Value::as_str) == Some(grant.sid())) {
+                Some(existing) if *existing != fresh => *existing = fresh,
+                Some(_) => {}
+                None => list.push(fresh),
+            }
+        }
+        if unknown_account {
+            break;
         }
     }
     Ok(pretty(&Value::Object(root)))
@@ -538,10 +559,10 @@ struct Doc {
 fn not_json(text: &str, e: &serde_json::Error) -> Finding {
     let (line, column) = (e.line().max(1), e.column().max(1));
     let src_line = text.lines().nth(line - 1).unwrap_or("");
-    let hint = if src_line.trim_start().starts_with("//") || src_line.contains("//") {
+    let hint = if src_line.contains("...") {
+        Some("remove the \"...\" placeholder line (and its // comment) and put your own statements there".to_owned())
+    } else if src_line.contains("//") {
         Some("JSON has no comments: remove the // lines copied from the documentation".to_owned())
-    } else if src_line.trim() == "..." || src_line.contains("...") {
-        Some("remove the \"...\" placeholder and put your own statements there".to_owned())
     } else if text.trim().is_empty() {
         Some("paste the key policy from the AWS KMS console (Key policy tab, Edit)".to_owned())
     } else {
@@ -626,6 +647,7 @@ struct Cond {
     negated: bool,
     if_exists: bool,
     for_all: bool,
+    for_any: bool,
     key: String,
     values: Vec<String>,
 }
@@ -727,12 +749,12 @@ impl Statement {
                 let Value::Object(keys) = block else {
                     return Err(bad(&format!("condition \"{op}\" must map keys to values")));
                 };
-                let (for_all, rest) = if let Some(r) = op.strip_prefix("ForAllValues:") {
-                    (true, r)
+                let (for_all, for_any, rest) = if let Some(r) = op.strip_prefix("ForAllValues:") {
+                    (true, false, r)
                 } else if let Some(r) = op.strip_prefix("ForAnyValue:") {
-                    (false, r)
+                    (false, true, r)
                 } else {
-                    (false, op.as_str())
+                    (false, false, op.as_str())
                 };
                 let (if_exists, base) = match rest.strip_suffix("IfExists") {
                     Some(b) if b != "Null" => (true, b),
@@ -751,6 +773,7 @@ impl Statement {
                         negated: base.contains("Not"),
                         if_exists,
                         for_all,
+                        for_any,
                         key: key.clone(),
                         values,
                     });
@@ -789,6 +812,21 @@ impl Statement {
         }
     }
 
+    /// A statement for the key owner's own account: its principals, or an account condition
+    /// (`kms:CallerAccount`, `aws:PrincipalAccount`) that names only the owner.
+    fn is_owners(&self, owner: &str) -> bool {
+        if self.only_principals_of(owner) {
+            return true;
+        }
+        self.conditions.iter().any(|c| {
+            let key = c.key.to_ascii_lowercase();
+            (key == "kms:calleraccount" || key == "aws:principalaccount")
+                && c.is_positive_match()
+                && !c.values.is_empty()
+                && c.values.iter().all(|v| v == owner)
+        })
+    }
+
     fn action_matches(&self, action: &str) -> bool {
         self.actions.iter().any(|p| glob(p, action, true)) != self.not_action
     }
@@ -814,9 +852,11 @@ impl Statement {
 
     /// Why this Allow statement, which is about some of the missing actions, does not give them.
     fn explain(&self, missing: &[String], ctx: &RequestContext, grant: Grant) -> Vec<Finding> {
-        if !missing.iter().any(|a| self.action_matches(a)) || !self.resource_matches(ctx) {
+        let Some(action) = missing.iter().find(|a| self.action_matches(a)) else { return Vec::new() };
+        if !self.resource_matches(ctx) {
             return Vec::new();
         }
+        let ctx = &ctx.with_action(action);
         // A statement written for the other grant is not a near miss of this one.
         if self.r.sid.as_deref() == Some(other(grant).sid()) {
             return Vec::new();
@@ -824,7 +864,7 @@ impl Statement {
         // The key owner's own statements (admin access and the like) are not attempts to grant
         // the service; only statements for other accounts, or with the guide's Sid, are.
         let guide_sid = self.r.sid.as_deref() == Some(grant.sid());
-        if !guide_sid && self.only_principals_of(&ctx.key_owner) {
+        if !guide_sid && self.is_owners(&ctx.key_owner) {
             return Vec::new();
         }
         let mut out = Vec::new();
@@ -842,7 +882,8 @@ impl Statement {
         for c in self.failed_conditions(ctx) {
             let key = c.key.to_ascii_lowercase();
             let wildcard = c.values.iter().find(|v| v.contains('*') || v.contains('?'));
-            let literal_op = matches!(c.base.as_str(), "StringEquals" | "StringEqualsIgnoreCase" | "ArnEquals");
+            let literal_op = matches!(c.base.as_str(), "StringEquals" | "StringEqualsIgnoreCase");
+            let names_a_value = c.is_positive_match();
             if let (Some(w), true) = (wildcard, literal_op) {
                 out.push(Finding::WildcardNeedsStringLike {
                     statement: self.r.clone(),
@@ -850,13 +891,13 @@ impl Statement {
                     key: c.key.clone(),
                     value: w.clone(),
                 });
-            } else if key == "kms:calleraccount" {
+            } else if key == "kms:calleraccount" && names_a_value {
                 out.push(Finding::WrongCallerAccount {
                     statement: self.r.clone(),
                     found: c.values.clone(),
                     expected: ctx.account.clone(),
                 });
-            } else if key == "kms:viaservice" {
+            } else if key == "kms:viaservice" && names_a_value {
                 out.push(Finding::WrongViaService {
                     statement: self.r.clone(),
                     found: c.values.clone(),
@@ -912,7 +953,8 @@ fn principal_entry_matches(p: &str, ctx: &RequestContext) -> bool {
     let parts: Vec<&str> = p.splitn(6, ':').collect();
     match parts.as_slice() {
         ["arn", _, "iam", "", account, "root"] => *account == ctx.account,
-        ["arn", _, "iam", "", _, _] => glob(p, &ctx.principal_arn, false),
+        // AWS allows no wildcards in a principal ARN: it names one principal exactly.
+        ["arn", _, "iam", "", _, _] => p == ctx.principal_arn,
         _ => false,
     }
 }
@@ -925,7 +967,9 @@ struct RequestContext {
     principal_arn: String,
     via_service: String,
     key_arn: String,
-    grant_for_aws_resource: bool,
+    grant: Grant,
+    /// The API action of this call (`kms:CreateGrant`, …).
+    action: String,
 }
 
 impl RequestContext {
@@ -936,7 +980,21 @@ impl RequestContext {
             principal_arn: grant.principal_arn(account),
             via_service: format!("{}.{region}.amazonaws.com", grant.via_service()),
             key_arn: key_arn.to_owned(),
-            grant_for_aws_resource: grant == Grant::Ebs,
+            grant,
+            action: String::new(),
+        }
+    }
+
+    /// The same caller making `action`.
+    fn with_action(&self, action: &str) -> Self {
+        Self {
+            account: self.account.clone(),
+            key_owner: self.key_owner.clone(),
+            principal_arn: self.principal_arn.clone(),
+            via_service: self.via_service.clone(),
+            key_arn: self.key_arn.clone(),
+            grant: self.grant,
+            action: action.to_owned(),
         }
     }
 
@@ -946,7 +1004,12 @@ impl RequestContext {
             "kms:calleraccount" | "aws:principalaccount" => Some(self.account.clone()),
             "kms:viaservice" => Some(self.via_service.clone()),
             "aws:principalarn" => Some(self.principal_arn.clone()),
-            "kms:grantisforawsresource" => Some(self.grant_for_aws_resource.to_string()),
+            // Set by KMS only on grant operations; EBS makes its grants for an AWS resource.
+            "kms:grantisforawsresource" => {
+                let grant_op = ["kms:creategrant", "kms:listgrants", "kms:revokegrant"]
+                    .contains(&self.action.to_ascii_lowercase().as_str());
+                grant_op.then(|| (self.grant == Grant::Ebs).to_string())
+            }
             "aws:securetransport" => Some("true".into()),
             _ => None,
         }
@@ -954,6 +1017,11 @@ impl RequestContext {
 }
 
 impl Cond {
+    /// An operator that holds when the key has one of the values (not negated, not Null).
+    fn is_positive_match(&self) -> bool {
+        !self.negated && self.base != "Null" && self.base != "Bool"
+    }
+
     fn holds(&self, ctx: &RequestContext) -> bool {
         let actual = ctx.value(&self.key);
         if self.base == "Null" {
@@ -961,14 +1029,20 @@ impl Cond {
             return actual.is_none() == want_absent;
         }
         let Some(actual) = actual else {
-            // AWS: a missing key fails positive operators and satisfies negated ones;
-            // IfExists and ForAllValues hold on a missing key.
+            // AWS, for a key the request does not carry: ForAnyValue never holds, ForAllValues
+            // and IfExists always hold; otherwise positive operators fail and negated ones hold.
+            if self.for_any {
+                return false;
+            }
             return self.if_exists || self.for_all || self.negated;
         };
         let one = |want: &str| match self.base.as_str() {
-            "StringEquals" | "StringNotEquals" | "ArnEquals" | "ArnNotEquals" => want == actual,
+            "StringEquals" | "StringNotEquals" => want == actual,
             "StringEqualsIgnoreCase" | "StringNotEqualsIgnoreCase" => want.eq_ignore_ascii_case(&actual),
-            "StringLike" | "StringNotLike" | "ArnLike" | "ArnNotLike" => glob(want, &actual, false),
+            // ArnEquals behaves as ArnLike in AWS: wildcards are allowed in each part.
+            "StringLike" | "StringNotLike" | "ArnLike" | "ArnNotLike" | "ArnEquals" | "ArnNotEquals" => {
+                glob(want, &actual, false)
+            }
             "Bool" => want.eq_ignore_ascii_case(&actual),
             _ => false,
         };
@@ -1018,11 +1092,14 @@ pub fn without_service_statements(policy: &str) -> Result<String, Finding> {
         Ok(_) => return Err(Finding::NotAPolicy { message: "the document is not a JSON object".into() }),
         Err(e) => return Err(not_json(policy, &e)),
     };
-    if let Some(Value::Array(list)) = root.get_mut("Statement") {
-        list.retain(|s| {
-            let sid = s.get("Sid").and_then(Value::as_str);
-            sid != Some(EBS_SID) && sid != Some(S3_SID)
-        });
+    let is_service = |s: &Value| {
+        let sid = s.get("Sid").and_then(Value::as_str);
+        sid == Some(EBS_SID) || sid == Some(S3_SID)
+    };
+    match root.get_mut("Statement") {
+        Some(Value::Array(list)) => list.retain(|s| !is_service(s)),
+        Some(one @ Value::Object(_)) if is_service(one) => *one = Value::Array(Vec::new()),
+        _ => {}
     }
     Ok(pretty(&Value::Object(root)))
 }
