@@ -7,6 +7,7 @@
 pub mod api;
 pub mod components;
 pub mod format;
+pub mod live;
 pub mod pages;
 pub mod state;
 

@@ -271,6 +271,22 @@ impl Api {
         self.get(paged(Self::clusters_path(project_id), page, page_size)).await
     }
 
+    /// Every cluster of a project, page by page.
+    pub async fn all_clusters(&self, project_id: &str) -> Result<Vec<ClusterItem>, ApiError> {
+        let size = cmek_core::page::MAX_PAGE_SIZE;
+        let mut out = Vec::new();
+        let mut page = 1;
+        loop {
+            let resp = self.list_clusters(project_id, page, size).await?;
+            let n = resp.items.len() as i64;
+            out.extend(resp.items);
+            if n == 0 || page * size >= resp.total {
+                return Ok(out);
+            }
+            page += 1;
+        }
+    }
+
     pub async fn create_cluster(&self, project_id: &str, req: &CreateClusterReq) -> Result<CreatedResp, ApiError> {
         self.with_body("POST", Self::clusters_path(project_id), req).await
     }

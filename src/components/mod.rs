@@ -2,6 +2,7 @@
 //! stays focusable (`aria-disabled`) and says why.
 
 mod button;
+mod cluster_table;
 mod copy;
 mod dialog;
 mod notice;
@@ -9,6 +10,7 @@ mod pager;
 mod status;
 
 pub use button::{Button, ButtonKind};
+pub use cluster_table::{ClusterTable, any_transitional};
 pub use copy::{CopyButton, DownloadButton, EquivalentRequest, download};
 pub use dialog::ConfirmDialog;
 pub use notice::{ErrorNotice, Loading};

@@ -51,7 +51,15 @@ pub fn CmekBadge(
     enabled: bool,
 ) -> impl IntoView {
     if enabled {
-        view! { <span class="badge cmek"><span class="icon" aria-hidden="true">"🔑"</span>"CMEK"</span> }.into_any()
+        view! {
+            <span class="badge cmek">
+                <svg class="icon" viewBox="0 0 16 16" width="11" height="11" aria-hidden="true">
+                    <path fill="currentColor" d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 0 0-4 0v2z"/>
+                </svg>
+                "CMEK"
+            </span>
+        }
+        .into_any()
     } else {
         view! { <span class="badge plain">"Escrow key"</span> }.into_any()
     }

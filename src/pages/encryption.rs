@@ -234,10 +234,10 @@ pub fn CreateKeyPage() -> impl IntoView {
     let navigate = use_navigate();
     // The first catalog region until the person picks one.
     Effect::new(move |_| {
-        if region.with_untracked(String::is_empty) {
-            if let Some(r) = regions.get().into_iter().next() {
-                region.set(r);
-            }
+        if region.with_untracked(String::is_empty)
+            && let Some(r) = regions.get().into_iter().next()
+        {
+            region.set(r);
         }
     });
     let scope = move || if any_region.get() { PolicyRegion::Any } else { PolicyRegion::Region(region.get()) };

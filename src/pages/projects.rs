@@ -100,10 +100,10 @@ pub fn CreateProjectPage() -> impl IntoView {
         }
     });
     Effect::new(move |_| {
-        if let Some(e) = failed.get() {
-            if let Some(f) = e.field_errors().into_iter().find(|f| f.field == "name") {
-                name_error.set(Some(f.message));
-            }
+        if let Some(e) = failed.get()
+            && let Some(f) = e.field_errors().into_iter().find(|f| f.field == "name")
+        {
+            name_error.set(Some(f.message));
         }
     });
     let check = move || name_error.set(check_project_name(&name.get()).err().map(|f| f.message));

@@ -1,11 +1,353 @@
+//! Guided revoke and restore, as the user guide's "Revoke and restore CMEK" says, but done for
+//! the person: every cluster and its state up front, the exact policy change, then pause (or
+//! resume) every cluster with per-cluster progress. Progress comes from the server's state, so
+//! the flow can be left and picked up again.
+
+use super::cluster_detail::is_key_refusal;
+use super::encryption::HealthFacts;
+use super::project::use_project;
+use crate::api::{Api, ApiError};
+use crate::components::{
+    Button, ButtonKind, ClusterStatusBadge, ClusterTable, ConfirmDialog, EquivalentRequest, ErrorNotice, Loading,
+};
+use crate::live::{Live, use_poll};
+use crate::{format, state};
+use cmek_core::api::{ClusterItem, ClusterStatus, UpdateClusterReq};
+use cmek_core::ext::{KeyHealth, KmsBackend};
+use cmek_core::kms::KeyHealthState;
+use cmek_core::policy::{self, Grant, PolicyRegion};
 use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// One cluster's part in a bulk pause or resume.
+#[derive(Clone, Debug, PartialEq)]
+enum Outcome {
+    Sending,
+    Accepted,
+    Refused(ApiError),
+}
+
+/// Every cluster of the project, kept current while any is changing.
+fn all_clusters() -> Live<Vec<ClusterItem>> {
+    let ctx = use_project();
+    let api = state::api();
+    let live = Live::new(move || {
+        let (api, id) = (api.clone(), ctx.id.get());
+        async move { api.all_clusters(&id).await }
+    });
+    let busy =
+        Signal::derive(move || live.data.with(|d| d.as_ref().is_some_and(|c| crate::components::any_transitional(c))));
+    use_poll(move || live.refresh(), busy);
+    live
+}
+
+/// The key's health, re-checked on demand.
+fn key_health() -> (Live<Vec<KeyHealth>>, Action<(), Result<Vec<KeyHealth>, ApiError>>) {
+    let ctx = use_project();
+    let api = state::api();
+    let a = api.clone();
+    let live = Live::new(move || {
+        let (api, id) = (a.clone(), ctx.id.get());
+        async move { api.key_health(&id).await.map(|l| l.items) }
+    });
+    let check = Action::new_local(move |_: &()| {
+        let (api, id) = (api.clone(), ctx.id.get_untracked());
+        async move { api.check_key_health(&id).await.map(|l| l.items) }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(items)) = check.value().get() {
+            live.data.set(Some(items));
+            live.updated.set(Some(format::now_ms()));
+        }
+    });
+    (live, check)
+}
+
+/// Sends `req` to each cluster in turn, recording each outcome as it comes.
+fn run_bulk(
+    api: Api,
+    project_id: String,
+    targets: Vec<ClusterItem>,
+    req: UpdateClusterReq,
+    outcomes: RwSignal<Vec<(String, Outcome)>>,
+    done: Callback<()>,
+) {
+    leptos::task::spawn_local(async move {
+        for c in targets {
+            outcomes.update(|o| o.push((c.id.clone(), Outcome::Sending)));
+            let r = api.update_cluster(&project_id, &c.id, &req).await;
+            let outcome = match r {
+                Ok(_) => Outcome::Accepted,
+                Err(e) => Outcome::Refused(e),
+            };
+            outcomes.update(|o| {
+                if let Some(x) = o.iter_mut().find(|(id, _)| *id == c.id) {
+                    x.1 = outcome;
+                }
+            });
+        }
+        done.run(());
+    });
+}
+
+/// The per-cluster progress of a bulk operation: the cluster's live status and what was sent.
+#[component]
+fn Progress(
+    clusters: Live<Vec<ClusterItem>>,
+    outcomes: RwSignal<Vec<(String, Outcome)>>,
+    target: ClusterStatus,
+) -> impl IntoView {
+    let ctx = use_project();
+    view! {
+        <ul class="progress" aria-live="polite">
+            {move || outcomes.get().into_iter().map(|(id, outcome)| {
+                let cluster = clusters.data.with(|d| d.as_ref().and_then(|l| l.iter().find(|c| c.id == id).cloned()));
+                let name = cluster.as_ref().map(|c| c.name.clone()).unwrap_or_else(|| id.clone());
+                let status = cluster.map_or(ClusterStatus::Unknown, |c| c.status.cluster_status);
+                let done = status == target;
+                let href = ctx.path(&format!("clusters/{id}"));
+                view! {
+                    <li data-cluster-id=id.clone()>
+                        <A href=href>{name}</A>
+                        <ClusterStatusBadge status=status/>
+                        {match outcome {
+                            Outcome::Sending => view! { <span>"sending…"</span> }.into_any(),
+                            Outcome::Accepted if done => view! { <span class="field-ok">"done"</span> }.into_any(),
+                            Outcome::Accepted => view! { <span>"accepted, in progress"</span> }.into_any(),
+                            Outcome::Refused(e) => {
+                                let key = is_key_refusal(&e);
+                                view! {
+                                    <span class="field-error">"refused: " {e.message()}</span>
+                                    {key.then(|| view! { <super::cluster_detail::KeyRefusalLinks/> })}
+                                }.into_any()
+                            }
+                        }}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+fn statements_text(account: Option<&str>, region: &str) -> String {
+    policy::pretty(&policy::statements_of(&Grant::ALL, account, &PolicyRegion::Region(region.to_owned())))
+}
+
+fn cli_steps(arn: &str, region: &str, change: &str) -> String {
+    let key = format::shell_quote(arn);
+    format!(
+        "aws kms get-key-policy --region {region} --key-id {key} --policy-name default --output text > key-policy.json\n\
+         # {change}\n\
+         aws kms put-key-policy --region {region} --key-id {key} --policy-name default --policy file://key-policy.json"
+    )
+}
+
+/// A link to the project's key in the sandbox KMS, when the server runs one.
+#[component]
+fn SandboxKeyLink(arn: String) -> impl IntoView {
+    let info = state::server_info();
+    let api = state::api();
+    let keys = LocalResource::new(move || {
+        let api = api.clone();
+        async move { api.sandbox_keys().await.map(|l| l.items).unwrap_or_default() }
+    });
+    move || {
+        let sandbox = matches!(info.get(), Some(Ok(Some(i))) if i.kms == KmsBackend::Sandbox);
+        let id = keys.get().and_then(|ks| ks.into_iter().find(|k| k.arn == arn).map(|k| k.key_id));
+        (sandbox && id.is_some()).then(|| {
+            let href = format!("/sandbox-kms/{}", id.unwrap_or_default());
+            view! { <p>"With the sandbox KMS: " <A href=href attr:id="sandbox-key-link">"open the key's policy"</A> "."</p> }
+        })
+    }
+}
 
 #[component]
 pub fn RevokePage() -> impl IntoView {
-    view! { <p>"Revoke"</p> }
+    let ctx = use_project();
+    let api = state::api();
+    let account = state::service_account();
+    let clusters = all_clusters();
+    let (health, check) = key_health();
+    let outcomes = RwSignal::new(Vec::<(String, Outcome)>::new());
+    let running = RwSignal::new(false);
+    let confirm = RwSignal::new(false);
+    let to_pause = Signal::derive(move || {
+        clusters.data.with(|d| {
+            d.as_ref()
+                .map(|l| {
+                    l.iter()
+                        .filter(|c| c.status.cluster_status == ClusterStatus::Available)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    });
+    let revoked = move || {
+        health.data.with(|h| {
+            h.as_ref().and_then(|h| h.first()).is_some_and(|h| !h.state.is_ok() && h.state != KeyHealthState::Unknown)
+        })
+    };
+    let pause_all = move || {
+        running.set(true);
+        run_bulk(
+            api.clone(),
+            ctx.id.get_untracked(),
+            to_pause.get_untracked(),
+            UpdateClusterReq::pause(true),
+            outcomes,
+            Callback::new(move |_| {
+                running.set(false);
+                clusters.refresh();
+            }),
+        );
+    };
+    let blocked = Signal::derive(move || {
+        if running.get() {
+            Some("Pausing is under way.".to_owned())
+        } else if to_pause.with(Vec::is_empty) && clusters.loaded() {
+            Some("No cluster is running: there is nothing to pause.".to_owned())
+        } else {
+            None
+        }
+    });
+    view! {
+        <section aria-labelledby="revoke-title">
+            <h2 id="revoke-title">"Revoke TiDB Cloud's access to the key"</h2>
+            <p class="lead">"Revoking does not stop running clusters: they keep working. A cluster that is paused cannot resume while access is revoked. So, as the user guide says: change the key policy, then pause every cluster. " <A href=move || ctx.path("restore")>"Restore access"</A> " undoes it."</p>
+            <h3>"What this affects"</h3>
+            {move || clusters.error.get().map(|e| view! { <ErrorNotice error=Signal::stored(e) doing="Loading the clusters" retry=Callback::new(move |_| clusters.refresh())/> })}
+            {move || match clusters.data.with(|d| d.as_ref().map(Vec::len)) {
+                None => view! { <Loading label="Loading the clusters"/> }.into_any(),
+                Some(0) => view! { <p class="empty">"This project has no clusters."</p> }.into_any(),
+                Some(_) => view! {
+                    <p id="impact-summary">{move || {
+                        let all = clusters.data.get().unwrap_or_default();
+                        let running = all.iter().filter(|c| c.status.cluster_status == ClusterStatus::Available).count();
+                        let paused = all.iter().filter(|c| c.status.cluster_status == ClusterStatus::Paused).count();
+                        format!("{} clusters: {running} running (to pause), {paused} paused, {} changing state.", all.len(), all.len() - running - paused)
+                    }}</p>
+                    <ClusterTable items=Signal::derive(move || clusters.data.get().unwrap_or_default())
+                        href=Callback::new(move |id: String| ctx.path(&format!("clusters/{id}")))/>
+                }.into_any(),
+            }}
+            <ol class="steps">
+                <li id="revoke-step-1">
+                    <h3>"Step 1. Remove these statements from the key policy"</h3>
+                    {move || ctx.key().map(|k| {
+                        let text = Signal::stored(statements_text(account.get().as_deref(), &k.region));
+                        let cli = Signal::stored(cli_steps(&k.kms_arn, &k.region, "remove the two statements above (by their Sid) from key-policy.json"));
+                        view! {
+                            <p>"In the policy of " <code class="arn">{k.kms_arn.clone()}</code> ", delete the statements with these Sids (keep your own):"</p>
+                            <pre><code>{move || text.get()}</code></pre>
+                            <EquivalentRequest command=cli title="AWS CLI"/>
+                            <SandboxKeyLink arn=k.kms_arn.clone()/>
+                        }
+                    })}
+                    {move || health.data.get().and_then(|h| h.into_iter().next()).map(|h| view! { <HealthFacts health=h/> })}
+                    <p role="status">{move || if revoked() { "Done: the service can no longer use the key." } else { "Not yet: the service can still use the key. Change the policy, then test." }}</p>
+                    <Button id="revoke-test" pending=check.pending() on_click=Callback::new(move |_| { check.dispatch_local(()); })>"Test the key now"</Button>
+                </li>
+                <li id="revoke-step-2">
+                    <h3>"Step 2. Pause every running cluster"</h3>
+                    <p>"Each cluster is paused in turn; its data stays. You can leave this page: what is left to pause is shown when you come back."</p>
+                    <Button kind=ButtonKind::Primary id="pause-all" disabled_reason=blocked on_click=Callback::new(move |_| confirm.set(true))>
+                        {move || format!("Pause {} running clusters", to_pause.with(Vec::len))}
+                    </Button>
+                    <Progress clusters=clusters outcomes=outcomes target=ClusterStatus::Paused/>
+                </li>
+            </ol>
+            <ConfirmDialog open=confirm
+                title=Signal::derive(move || format!("Pause {} clusters?", to_pause.with(Vec::len)))
+                body=Signal::derive(move || format!("These clusters stop serving: {}. They cannot resume until the key's access is restored.",
+                    to_pause.with(|l| l.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(", "))))
+                confirm_label=Signal::derive(|| "Pause all".to_owned())
+                on_confirm=Callback::new(move |_| pause_all())/>
+        </section>
+    }
 }
 
 #[component]
 pub fn RestorePage() -> impl IntoView {
-    view! { <p>"Restore"</p> }
+    let ctx = use_project();
+    let api = state::api();
+    let account = state::service_account();
+    let clusters = all_clusters();
+    let (health, check) = key_health();
+    let outcomes = RwSignal::new(Vec::<(String, Outcome)>::new());
+    let running = RwSignal::new(false);
+    let to_resume = Signal::derive(move || {
+        clusters.data.with(|d| {
+            d.as_ref()
+                .map(|l| {
+                    l.iter().filter(|c| c.status.cluster_status == ClusterStatus::Paused).cloned().collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    });
+    let accessible = move || health.data.with(|h| h.as_ref().and_then(|h| h.first()).is_some_and(|h| h.state.is_ok()));
+    let blocked = Signal::derive(move || {
+        if running.get() {
+            Some("Resuming is under way.".to_owned())
+        } else if !accessible() {
+            Some(
+                "The key must be Accessible first: restore the policy (step 1), then test the key (step 2).".to_owned(),
+            )
+        } else if to_resume.with(Vec::is_empty) && clusters.loaded() {
+            Some("No cluster is paused: there is nothing to resume.".to_owned())
+        } else {
+            None
+        }
+    });
+    let resume_all = move |_| {
+        running.set(true);
+        run_bulk(
+            api.clone(),
+            ctx.id.get_untracked(),
+            to_resume.get_untracked(),
+            UpdateClusterReq::pause(false),
+            outcomes,
+            Callback::new(move |_| {
+                running.set(false);
+                clusters.refresh();
+            }),
+        );
+    };
+    view! {
+        <section aria-labelledby="restore-title">
+            <h2 id="restore-title">"Restore TiDB Cloud's access to the key"</h2>
+            <p class="lead">"Put the key policy statements back, check that the service can use the key, then resume the paused clusters."</p>
+            <ol class="steps">
+                <li id="restore-step-1">
+                    <h3>"Step 1. Add these statements back to the key policy"</h3>
+                    {move || ctx.key().map(|k| {
+                        let text = Signal::stored(statements_text(account.get().as_deref(), &k.region));
+                        let cli = Signal::stored(cli_steps(&k.kms_arn, &k.region, "add the two statements above to the Statement list of key-policy.json"));
+                        view! {
+                            <pre><code>{move || text.get()}</code></pre>
+                            <EquivalentRequest command=cli title="AWS CLI"/>
+                            <SandboxKeyLink arn=k.kms_arn.clone()/>
+                            <p><A href=ctx.path("encryption/check")>"Check the key policy"</A> " before saving it."</p>
+                        }
+                    })}
+                </li>
+                <li id="restore-step-2">
+                    <h3>"Step 2. Test the key"</h3>
+                    {move || health.data.get().and_then(|h| h.into_iter().next()).map(|h| view! { <HealthFacts health=h/> })}
+                    {move || check.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=Signal::stored(e) doing="Testing the key"/> })}
+                    <p role="status" id="restore-key-status">{move || if accessible() { "The key is accessible: the clusters can resume." } else { "The key is not accessible yet." }}</p>
+                    <Button id="restore-test" kind=ButtonKind::Primary pending=check.pending() on_click=Callback::new(move |_| { check.dispatch_local(()); })>"Test the key now"</Button>
+                </li>
+                <li id="restore-step-3">
+                    <h3>"Step 3. Resume the paused clusters"</h3>
+                    {move || clusters.error.get().map(|e| view! { <ErrorNotice error=Signal::stored(e) doing="Loading the clusters"/> })}
+                    <p>{move || format!("{} paused clusters.", to_resume.with(Vec::len))}</p>
+                    <Button kind=ButtonKind::Primary id="resume-all" disabled_reason=blocked on_click=Callback::new(resume_all)>
+                        {move || format!("Resume {} paused clusters", to_resume.with(Vec::len))}
+                    </Button>
+                    <Progress clusters=clusters outcomes=outcomes target=ClusterStatus::Available/>
+                </li>
+            </ol>
+        </section>
+    }
 }
