@@ -239,7 +239,7 @@ pub fn RevokePage() -> impl IntoView {
                         let cli = Signal::stored(cli_steps(&k.kms_arn, &k.region, "remove the two statements above (by their Sid) from key-policy.json"));
                         view! {
                             <p>"In the policy of " <code class="arn">{k.kms_arn.clone()}</code> ", delete the statements with these Sids (keep your own):"</p>
-                            <pre><code>{move || text.get()}</code></pre>
+                            <pre tabindex="0" aria-label="Key policy statements"><code>{move || text.get()}</code></pre>
                             <EquivalentRequest command=cli title="AWS CLI"/>
                             <SandboxKeyLink arn=k.kms_arn.clone()/>
                         }
@@ -324,7 +324,7 @@ pub fn RestorePage() -> impl IntoView {
                         let text = Signal::stored(statements_text(account.get().as_deref(), &k.region));
                         let cli = Signal::stored(cli_steps(&k.kms_arn, &k.region, "add the two statements above to the Statement list of key-policy.json"));
                         view! {
-                            <pre><code>{move || text.get()}</code></pre>
+                            <pre tabindex="0" aria-label="Key policy statements"><code>{move || text.get()}</code></pre>
                             <EquivalentRequest command=cli title="AWS CLI"/>
                             <SandboxKeyLink arn=k.kms_arn.clone()/>
                             <p><A href=ctx.path("encryption/check")>"Check the key policy"</A> " before saving it."</p>

@@ -139,6 +139,8 @@ pub fn SandboxKeyPage() -> impl IntoView {
     let key_id = Memo::new(move |_| params.read().get("key_id").unwrap_or_default());
     let api = state::api();
     let key = RwSignal::new(None::<Result<SandboxKey, ApiError>>);
+    // Kept here: a saved change re-renders the key's view, and the confirmation must survive it.
+    let done = RwSignal::new(None::<String>);
     let load = Action::new_local({
         let api = api.clone();
         move |id: &String| {
@@ -147,6 +149,7 @@ pub fn SandboxKeyPage() -> impl IntoView {
         }
     });
     Effect::new(move |_| {
+        done.set(None);
         load.dispatch_local(key_id.get());
     });
     Effect::new(move |_| {
@@ -161,7 +164,7 @@ pub fn SandboxKeyPage() -> impl IntoView {
                 {move || match key.get() {
                     None => view! { <Loading label="Loading the key"/> }.into_any(),
                     Some(Err(e)) => view! { <ErrorNotice error=Signal::stored(e) doing="Loading the key"/> }.into_any(),
-                    Some(Ok(k)) => view! { <KeyView key=k on_change=Callback::new(move |k| key.set(Some(Ok(k))))/> }.into_any(),
+                    Some(Ok(k)) => view! { <KeyView key=k done=done on_change=Callback::new(move |k| key.set(Some(Ok(k))))/> }.into_any(),
                 }}
             </SandboxOnly>
         </section>
@@ -169,7 +172,7 @@ pub fn SandboxKeyPage() -> impl IntoView {
 }
 
 #[component]
-fn KeyView(key: SandboxKey, on_change: Callback<SandboxKey>) -> impl IntoView {
+fn KeyView(key: SandboxKey, done: RwSignal<Option<String>>, on_change: Callback<SandboxKey>) -> impl IntoView {
     let api = state::api();
     let id = key.key_id.clone();
     let state = key.state;
@@ -195,7 +198,6 @@ fn KeyView(key: SandboxKey, on_change: Callback<SandboxKey>) -> impl IntoView {
             }
         }
     });
-    let done = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if let Some(Ok(k)) = op.value().get() {
             done.set(Some(format!("Saved. The key is {}.", k.state.as_str())));
