@@ -41,7 +41,11 @@ pub fn service(dir: &Path) -> Router {
         tracing::warn!(dir = %dir.display(), "no built console here; serving the API only");
         return Router::new().fallback(not_built);
     }
-    let files = ServeDir::new(dir).fallback(ServeFile::new(index));
+    // trunk's post-build hook writes .br and .gz beside each asset; they are sent as they are.
+    let files = ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(ServeFile::new(index).precompressed_br().precompressed_gzip());
     Router::new().fallback_service(files).layer(middleware::from_fn(cache_headers)).layer(CompressionLayer::new())
 }
 
