@@ -10,17 +10,33 @@ use std::path::Path;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
-/// Whether a file name carries trunk's content hash (`name-<16 hex>.ext`, `name-<16 hex>_bg.wasm`).
+/// Whether a path names one of trunk's content-hashed assets: `name-<hex hash>.js|.css`, or
+/// `name-<hex hash>_bg.wasm` (trunk writes the hash without leading zeros, so 1–16 digits).
+/// Routes of the app (e.g. `/sandbox-kms/<uuid>`) have no such extension.
 pub fn is_hashed_asset(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
-    let stem = file.split('.').next().unwrap_or(file);
+    let Some((stem, ext)) = file.rsplit_once('.') else { return false };
+    if !matches!(ext, "js" | "css" | "wasm") {
+        return false;
+    }
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-').is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    stem.rsplit_once('-').is_some_and(|(_, h)| (8..=16).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 async fn cache_headers(req: Request<Body>, next: Next) -> Response {
     let hashed = is_hashed_asset(req.uri().path());
     let mut res = next.run(req).await;
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if hashed && html {
+        // The SPA fallback answered for an asset that is not there (e.g. from an older build):
+        // a page must not run index.html as its script, nor cache it forever.
+        return (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-cache")], "no such asset in this build")
+            .into_response();
+    }
     let value = if hashed && res.status().is_success() { "public, max-age=31536000, immutable" } else { "no-cache" };
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     res
@@ -61,5 +77,7 @@ mod tests {
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/projects/1372813089189560001"));
         assert!(!is_hashed_asset("/main.css"));
+        assert!(is_hashed_asset("/cmek-console-979775b4b7987b0.js"), "15 hex digits: a hash without its leading zero");
+        assert!(!is_hashed_asset("/sandbox-kms/0b5c2a4e-1d7e-4c5e-9a3e-12345678abcd"), "an app route, not a file");
     }
 }
