@@ -138,3 +138,196 @@ pub fn fake_with_projects() -> FakeTransport {
     ]}));
     fake
 }
+
+// ---------------------------------------------------------------- more helpers (encryption, clusters)
+
+/// The project of `fake_with_projects` created with CMEK.
+pub const CMEK_PROJECT: &str = "1372813089189560001";
+/// The project of `fake_with_projects` created without CMEK.
+pub const PLAIN_PROJECT: &str = "1372813089189560002";
+/// An AWS account of the customer's side, for key ARNs.
+pub const OWNER_ACCOUNT: &str = "111122223333";
+pub const KEY_UUID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+
+/// A key ARN in `region` with a UUID key id.
+pub fn key_arn(region: &str) -> String {
+    format!("arn:aws:kms:{region}:{OWNER_ACCOUNT}:key/{KEY_UUID}")
+}
+
+/// Answers the project's `GET …/aws-cmek` with these keys (`(region, arn)`).
+pub fn with_keys(fake: &FakeTransport, project: &str, keys: &[(&str, &str)]) {
+    let items: Vec<serde_json::Value> =
+        keys.iter().map(|(r, a)| serde_json::json!({"region": r, "kms_arn": a})).collect();
+    fake.on("GET", &Api::aws_cmek_path(project), 200, serde_json::json!({ "items": items }));
+}
+
+/// Waits (up to 3 s) until `cond` holds; fails the test with `what` otherwise.
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if cond() {
+            return;
+        }
+        sleep(10).await;
+    }
+    panic!("{what} never happened within 3 s");
+}
+
+/// Forgets every session draft (tests share one page, so one test's draft would leak into the next).
+pub fn clear_session_storage() {
+    if let Some(s) = web_sys::window().unwrap().session_storage().unwrap() {
+        s.clear().unwrap();
+    }
+}
+
+/// Everything in session storage, as one string (to check what was kept there).
+pub fn session_storage_dump() -> String {
+    let s = web_sys::window().unwrap().session_storage().unwrap().unwrap();
+    let n = s.length().unwrap();
+    (0..n)
+        .filter_map(|i| s.key(i).unwrap())
+        .map(|k| format!("{k}={}", s.get_item(&k).unwrap().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The path (and query) the browser is at.
+pub fn location_path() -> String {
+    let l = web_sys::window().unwrap().location();
+    format!("{}{}", l.pathname().unwrap(), l.search().unwrap())
+}
+
+/// The focused element.
+pub fn active_element() -> Option<Element> {
+    web_sys::window().unwrap().document().unwrap().active_element()
+}
+
+/// Whether `el` takes space on the page (rendered, not `display: none`, not `hidden`).
+pub fn is_visible(el: &Element) -> bool {
+    let h: &HtmlElement = el.unchecked_ref();
+    !h.hidden() && (h.offset_width() > 0 || h.offset_height() > 0)
+}
+
+/// GETs `url` with the browser's fetch (works for `blob:` URLs) and returns the body text.
+pub async fn fetch_text(url: &str) -> String {
+    use wasm_bindgen_futures::JsFuture;
+    let window = web_sys::window().unwrap();
+    let fetch: js_sys::Function = js_sys::Reflect::get(&window, &"fetch".into()).unwrap().unchecked_into();
+    let resp =
+        JsFuture::from(fetch.call1(&window, &url.into()).unwrap().unchecked_into::<js_sys::Promise>()).await.unwrap();
+    let text: js_sys::Function = js_sys::Reflect::get(&resp, &"text".into()).unwrap().unchecked_into();
+    JsFuture::from(text.call0(&resp).unwrap().unchecked_into::<js_sys::Promise>()).await.unwrap().as_string().unwrap()
+}
+
+/// Replaces `HTMLAnchorElement.prototype.click` with a recorder (so a download is captured, not
+/// performed) until dropped.
+pub struct AnchorClickSpy {
+    handle: wasm_bindgen::JsValue,
+}
+
+impl AnchorClickSpy {
+    pub fn install() -> Self {
+        let install = js_sys::Function::new_no_args(
+            r#"
+            const proto = HTMLAnchorElement.prototype;
+            const own = Object.prototype.hasOwnProperty.call(proto, "click");
+            const original = proto.click;
+            const calls = [];
+            proto.click = function () {
+                calls.push({ download: this.getAttribute("download"), href: this.href });
+            };
+            return {
+                calls,
+                restore() { if (own) { proto.click = original; } else { delete proto.click; } },
+            };
+            "#,
+        );
+        Self { handle: install.call0(&wasm_bindgen::JsValue::NULL).unwrap() }
+    }
+
+    /// `(download attribute, href)` of every anchor clicked so far.
+    pub fn calls(&self) -> Vec<(Option<String>, String)> {
+        let calls: js_sys::Array = js_sys::Reflect::get(&self.handle, &"calls".into()).unwrap().unchecked_into();
+        calls
+            .iter()
+            .map(|c| {
+                let download = js_sys::Reflect::get(&c, &"download".into()).unwrap().as_string();
+                let href = js_sys::Reflect::get(&c, &"href".into()).unwrap().as_string().unwrap_or_default();
+                (download, href)
+            })
+            .collect()
+    }
+}
+
+impl Drop for AnchorClickSpy {
+    fn drop(&mut self) {
+        let restore: js_sys::Function = js_sys::Reflect::get(&self.handle, &"restore".into()).unwrap().unchecked_into();
+        let _ = restore.call0(&self.handle);
+    }
+}
+
+fn input_event(name: &str) -> web_sys::Event {
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    web_sys::Event::new_with_event_init_dict(name, &init).unwrap()
+}
+
+impl Mounted {
+    /// Types `value` into the textarea `css` (input event).
+    pub async fn type_text(&self, css: &str, value: &str) {
+        let area: web_sys::HtmlTextAreaElement = self.wait_for(css).await.unchecked_into();
+        area.set_value(value);
+        area.dispatch_event(&input_event("input")).unwrap();
+        sleep(20).await;
+    }
+
+    /// Chooses the option `value` of the select `css` (change event).
+    pub async fn choose(&self, css: &str, value: &str) {
+        let select: web_sys::HtmlSelectElement = self.wait_for(css).await.unchecked_into();
+        select.set_value(value);
+        assert_eq!(select.value(), value, "{css} offers no option {value:?}");
+        select.dispatch_event(&input_event("input")).unwrap();
+        select.dispatch_event(&input_event("change")).unwrap();
+        sleep(20).await;
+    }
+
+    /// Leaves the field `css` (blur event), as tabbing away would.
+    pub async fn leave(&self, css: &str) {
+        let el = self.wait_for(css).await;
+        el.dispatch_event(&web_sys::Event::new("blur").unwrap()).unwrap();
+        sleep(20).await;
+    }
+
+    /// The text of the first element matching `css` ("" when none).
+    pub fn text_of(&self, css: &str) -> String {
+        self.query(css).and_then(|e| e.text_content()).unwrap_or_default()
+    }
+
+    /// The attribute `name` of the first element matching `css`.
+    pub fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.query(css).and_then(|e| e.get_attribute(name))
+    }
+
+    /// The value of the input, select or textarea `css`.
+    pub fn value_of(&self, css: &str) -> String {
+        let el = self.query(css).unwrap_or_else(|| panic!("no {css}"));
+        js_sys::Reflect::get(&el, &"value".into()).unwrap().as_string().unwrap_or_default()
+    }
+
+    /// The first element matching `css` whose text, trimmed, is `label`.
+    pub fn with_text(&self, css: &str, label: &str) -> Option<HtmlElement> {
+        self.all(css)
+            .into_iter()
+            .find(|e| e.text_content().unwrap_or_default().trim() == label)
+            .map(|e| e.unchecked_into())
+    }
+
+    /// The elements `el`'s `aria-describedby` names.
+    pub fn described_by(&self, el: &Element) -> Vec<Element> {
+        let document = web_sys::window().unwrap().document().unwrap();
+        el.get_attribute("aria-describedby")
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|id| document.get_element_by_id(id))
+            .collect()
+    }
+}
