@@ -268,7 +268,8 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
     let ctx = use_project();
     let api = state::api();
     let project_id = ctx.id.get_untracked();
-    let key_region = ctx.loaded().filter(|p| p.aws_cmek_enabled).and(ctx.key()).map(|k| k.region);
+    // Read once: the form is built for the project as it is when the form opens.
+    let key_region = untrack(|| ctx.loaded().filter(|p| p.aws_cmek_enabled).and(ctx.key()).map(|k| k.region));
     let cmek_locked = key_region.is_some();
     let mut initial = load_draft(&project_id).unwrap_or_default();
     if let Some(r) = &key_region {
