@@ -15,36 +15,59 @@ use api::Api;
 use leptos::prelude::*;
 use leptos_router::components::{A, ParentRoute, Route, Router, Routes};
 use leptos_router::path;
+use state::Session;
 
 /// The whole console. `api` replaces the fetch client (the browser tests pass a fake one).
 #[component]
 pub fn App(#[prop(optional)] api: Option<Api>) -> impl IntoView {
     let api = api.unwrap_or_else(Api::from_page);
     state::provide(api);
+    let session = state::session();
+    // The app stays mounted while a session ends, so the page and what was typed survive.
+    let show_app = Memo::new(move |_| {
+        matches!(session.get(), Session::SignedIn | Session::NotNeeded | Session::SignedOut { ended: true })
+    });
+    let ended = Memo::new(move |_| session.get() == Session::SignedOut { ended: true });
     view! {
         <Router>
             <a class="skip" href="#main">"Skip to content"</a>
             <Header/>
-            <main id="main" tabindex="-1">
-                <Routes fallback=|| view! { <pages::NotFound/> }>
-                    <Route path=path!("/") view=pages::projects::ProjectsPage/>
-                    <Route path=path!("/projects/new") view=pages::projects::CreateProjectPage/>
-                    <ParentRoute path=path!("/projects/:project_id") view=pages::project::ProjectLayout>
-                        <Route path=path!("") view=pages::clusters::ClustersPage/>
-                        <Route path=path!("clusters") view=pages::clusters::ClustersPage/>
-                        <Route path=path!("clusters/new") view=pages::cluster_create::CreateClusterPage/>
-                        <Route path=path!("clusters/:cluster_id") view=pages::cluster_detail::ClusterDetailPage/>
-                        <Route path=path!("encryption") view=pages::encryption::EncryptionAccessPage/>
-                        <Route path=path!("encryption/create") view=pages::encryption::CreateKeyPage/>
-                        <Route path=path!("encryption/check") view=pages::checker::PolicyCheckerPage/>
-                        <Route path=path!("revoke") view=pages::revoke::RevokePage/>
-                        <Route path=path!("restore") view=pages::revoke::RestorePage/>
-                        <Route path=path!("events") view=pages::events::EventsPage/>
-                    </ParentRoute>
-                    <Route path=path!("/sandbox-kms") view=pages::sandbox::SandboxKmsPage/>
-                    <Route path=path!("/sandbox-kms/:key_id") view=pages::sandbox::SandboxKeyPage/>
-                </Routes>
+            <main id="main" tabindex="-1" inert=move || ended.get()>
+                <Show when=move || show_app.get() fallback=move || match session.get() {
+                    Session::Checking => view! { <section class="page"><components::Loading label="Connecting to the server"/></section> }.into_any(),
+                    Session::Unreachable(e) => view! {
+                        <section class="page narrow">
+                            <h1>"The server cannot be reached"</h1>
+                            <p>{pages::sign_in::unreachable_message(&e)}</p>
+                            <button type="button" class="btn" on:click=|_| { let _ = web_sys::window().map(|w| w.location().reload()); }>"Try again"</button>
+                        </section>
+                    }.into_any(),
+                    _ => view! { <pages::sign_in::SignInPage/> }.into_any(),
+                }>
+                    <Routes fallback=|| view! { <pages::NotFound/> }>
+                        <Route path=path!("/") view=pages::projects::ProjectsPage/>
+                        <Route path=path!("/sign-in") view=pages::sign_in::SignInPage/>
+                        <Route path=path!("/projects/new") view=pages::projects::CreateProjectPage/>
+                        <ParentRoute path=path!("/projects/:project_id") view=pages::project::ProjectLayout>
+                            <Route path=path!("") view=pages::clusters::ClustersPage/>
+                            <Route path=path!("clusters") view=pages::clusters::ClustersPage/>
+                            <Route path=path!("clusters/new") view=pages::cluster_create::CreateClusterPage/>
+                            <Route path=path!("clusters/:cluster_id") view=pages::cluster_detail::ClusterDetailPage/>
+                            <Route path=path!("encryption") view=pages::encryption::EncryptionAccessPage/>
+                            <Route path=path!("encryption/create") view=pages::encryption::CreateKeyPage/>
+                            <Route path=path!("encryption/check") view=pages::checker::PolicyCheckerPage/>
+                            <Route path=path!("revoke") view=pages::revoke::RevokePage/>
+                            <Route path=path!("restore") view=pages::revoke::RestorePage/>
+                            <Route path=path!("events") view=pages::events::EventsPage/>
+                        </ParentRoute>
+                        <Route path=path!("/sandbox-kms") view=pages::sandbox::SandboxKmsPage/>
+                        <Route path=path!("/sandbox-kms/:key_id") view=pages::sandbox::SandboxKeyPage/>
+                    </Routes>
+                </Show>
             </main>
+            <Show when=move || ended.get()>
+                <pages::sign_in::SessionEnded/>
+            </Show>
         </Router>
     }
 }
@@ -65,6 +88,7 @@ fn Header() -> impl IntoView {
                     <A href="/sandbox-kms">"Sandbox KMS"</A>
                 </Show>
             </nav>
+            <pages::sign_in::SignOutButton/>
         </header>
     }
 }

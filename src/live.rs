@@ -20,6 +20,8 @@ pub struct Live<T: 'static> {
     pub error: RwSignal<Option<ApiError>>,
     /// When `data` was fetched (Unix ms).
     pub updated: RwSignal<Option<i64>>,
+    /// Seconds until the next automatic retry after a failure that may go away by itself.
+    pub retry_in: RwSignal<Option<u64>>,
     resource: LocalResource<Result<T, ApiError>>,
 }
 
@@ -31,7 +33,9 @@ impl<T> Clone for Live<T> {
 impl<T> Copy for Live<T> {}
 
 impl<T: Clone + Send + Sync + 'static> Live<T> {
-    /// Fetches with `fetch` (re-run when the signals it reads change).
+    /// Fetches with `fetch` (re-run when the signals it reads change). A failure that may go
+    /// away by itself (network, timeout, 429, 5xx) is retried with backoff; a rate limit waits
+    /// for its reset.
     pub fn new<Fut>(fetch: impl Fn() -> Fut + 'static) -> Self
     where
         Fut: Future<Output = Result<T, ApiError>> + 'static,
@@ -39,18 +43,42 @@ impl<T: Clone + Send + Sync + 'static> Live<T> {
         let data = RwSignal::new(None);
         let error = RwSignal::new(None);
         let updated = RwSignal::new(None);
+        let retry_in = RwSignal::new(None);
         let resource = LocalResource::new(fetch);
+        let failures = StoredValue::new(0u32);
+        let pending_retry = StoredValue::new(None::<TimeoutHandle>);
         Effect::new(move |_| match resource.get() {
             Some(Ok(v)) => {
                 data.set(Some(v));
                 error.set(None);
+                retry_in.set(None);
+                failures.set_value(0);
                 updated.set(Some(crate::format::now_ms()));
             }
             // A page that is left cancels its requests; that is not worth saying.
             Some(Err(ApiError::Aborted)) | None => {}
-            Some(Err(e)) => error.set(Some(e)),
+            Some(Err(e)) => {
+                let delay = e.retry_delay(failures.get_value());
+                error.set(Some(e));
+                if let Some(d) = delay {
+                    failures.update_value(|n| *n += 1);
+                    retry_in.set(Some(d.as_secs()));
+                    if let Some(h) = pending_retry.get_value() {
+                        h.clear();
+                    }
+                    let handle = set_timeout_with_handle(move || resource.refetch(), d).ok();
+                    pending_retry.set_value(handle);
+                } else {
+                    retry_in.set(None);
+                }
+            }
         });
-        Self { data, error, updated, resource }
+        on_cleanup(move || {
+            if let Some(h) = pending_retry.try_get_value().flatten() {
+                h.clear();
+            }
+        });
+        Self { data, error, updated, retry_in, resource }
     }
 
     /// Fetches again (the current data stays on screen meanwhile).
@@ -61,6 +89,11 @@ impl<T: Clone + Send + Sync + 'static> Live<T> {
     /// Loaded at least once.
     pub fn loaded(&self) -> bool {
         self.data.with(Option::is_some)
+    }
+
+    /// What to say about a failed refresh: the retry, when one is scheduled.
+    pub fn retry_note(&self) -> Option<String> {
+        self.retry_in.get().map(|s| format!("Trying again in {s} s."))
     }
 }
 

@@ -51,10 +51,13 @@ impl Transport for FetchTransport {
     fn send(&self, req: HttpRequest, abort: Option<web_sys::AbortSignal>) -> BoxFuture<Result<HttpResponse, NetError>> {
         let url = format!("{}{}", self.base, req.path);
         Box::pin(async move {
-            let builder = RequestBuilder::new(&url)
+            let mut builder = RequestBuilder::new(&url)
                 .method(method(req.method))
                 .header("accept", "application/json")
                 .abort_signal(abort.as_ref());
+            for (name, value) in &req.headers {
+                builder = builder.header(name, value);
+            }
             let request = match req.body {
                 Some(body) => builder.header("content-type", "application/json").body(body),
                 None => builder.build(),

@@ -31,6 +31,8 @@ pub struct HttpRequest {
     /// Path and query, e.g. `/api/v1beta/projects?page=1&page_size=10`.
     pub path: String,
     pub body: Option<String>,
+    /// Extra headers: the console's marker, the anti-CSRF token, an idempotency key.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,10 +62,12 @@ pub trait Transport: Send + Sync {
 /// A failed call, in the terms a page needs to say what happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApiError {
-    /// The API answered with an `ErrorResponse`.
+    /// The API answered with an `ErrorResponse`. `retry_after`: seconds until a rate limit
+    /// resets (`X-Ratelimit-Reset`), when the server said.
     Api {
         status: u16,
         body: ErrorResponse,
+        retry_after: Option<u64>,
     },
     /// An error status without an `ErrorResponse` (a proxy, a plain server).
     Http {
@@ -109,6 +113,18 @@ impl ApiError {
         }
     }
 
+    /// When to try a read again after `attempt` failures (0-based), or `None` when trying again
+    /// cannot help: exponential backoff from 1 s to 30 s; a rate limit waits for its reset.
+    pub fn retry_delay(&self, attempt: u32) -> Option<Duration> {
+        if !self.is_transient() {
+            return None;
+        }
+        if let ApiError::Api { retry_after: Some(s), .. } = self {
+            return Some(Duration::from_secs((*s).clamp(1, 60)));
+        }
+        Some(Duration::from_secs((1u64 << attempt.min(5)).min(30)))
+    }
+
     /// Whether a read may be tried again (the cause may go away by itself).
     pub fn is_transient(&self) -> bool {
         match self {
@@ -147,12 +163,53 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// The console's session with its server, as far as requests are concerned.
+#[derive(Default)]
+struct Session {
+    /// Sent as `X-CSRF-Token` on every request that changes something.
+    csrf_token: std::sync::Mutex<Option<String>>,
+    /// Called when the server answers 401: the session has ended.
+    on_ended: std::sync::Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+}
+
 /// The typed client. Cheap to clone; provided to every page as context.
 #[derive(Clone)]
 pub struct Api {
     transport: Arc<dyn Transport>,
     /// Where the API is, as the person sees it (for the `curl` commands).
     base_url: Arc<str>,
+    session: Arc<Session>,
+}
+
+/// A key that makes a create safe to retry: the same submission (same body) gets the same key,
+/// so a retry after a timeout answers the first result instead of creating twice.
+#[derive(Clone, Debug)]
+pub struct Idempotency {
+    salt: u64,
+}
+
+impl Default for Idempotency {
+    fn default() -> Self {
+        Self { salt: (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64 }
+    }
+}
+
+impl Idempotency {
+    /// A fixed salt (tests).
+    pub fn with_salt(salt: u64) -> Self {
+        Self { salt }
+    }
+
+    /// The key for a request body: per form (the salt) and per content.
+    pub fn key(&self, body: &str) -> String {
+        // FNV-1a: stable and tiny; a collision only matters between one form's submissions.
+        let mut h: u64 = 0xcbf29ce484222325 ^ self.salt;
+        for b in body.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        format!("cmek-console-{:016x}{:016x}", self.salt, h)
+    }
 }
 
 /// Percent-encodes one path segment (ids are digits, but a typed URL may hold anything).
@@ -174,7 +231,17 @@ fn paged(path: String, page: i64, page_size: i64) -> String {
 
 impl Api {
     pub fn new(transport: Arc<dyn Transport>, base_url: impl Into<Arc<str>>) -> Self {
-        Self { transport, base_url: base_url.into() }
+        Self { transport, base_url: base_url.into(), session: Arc::default() }
+    }
+
+    /// Remembers the anti-CSRF token of the session.
+    pub fn set_csrf_token(&self, token: Option<String>) {
+        *self.session.csrf_token.lock().unwrap_or_else(|p| p.into_inner()) = token;
+    }
+
+    /// What to do when the server says the session has ended (any 401).
+    pub fn on_session_ended(&self, f: impl Fn() + Send + Sync + 'static) {
+        *self.session.on_ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
     }
 
     /// The client for this page: fetch, against the base URL in `<meta name="cmek-api-base">`.
@@ -188,8 +255,35 @@ impl Api {
         format!("{}{path}", self.base_url.trim_end_matches('/'))
     }
 
-    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-        fetch::send_with_timeout(self.transport.as_ref(), req).await
+    async fn send(&self, mut req: HttpRequest) -> Result<HttpResponse, ApiError> {
+        // Marks the console's own requests: the server then answers 401 without a Digest
+        // challenge, so the browser never shows its own login dialog.
+        req.headers.push(("x-cmek-console", "1".to_owned()));
+        if req.method != "GET"
+            && let Some(t) = self.session.csrf_token.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        {
+            req.headers.push(("x-csrf-token", t));
+        }
+        let res = fetch::send_with_timeout(self.transport.as_ref(), req).await?;
+        if res.status == 401
+            && let Some(f) = self.session.on_ended.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+        {
+            f();
+        }
+        Ok(res)
+    }
+
+    /// A create: sent with an `Idempotency-Key` derived from the body, so retrying the same
+    /// submission can never create twice.
+    async fn create<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: String,
+        body: &B,
+        once: &Idempotency,
+    ) -> Result<T, ApiError> {
+        let json = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
+        let headers = vec![("idempotency-key", once.key(&json))];
+        decode(self.send(HttpRequest { method: "POST", path, body: Some(json), headers }).await?)
     }
 
     async fn call<T: DeserializeOwned>(
@@ -198,7 +292,7 @@ impl Api {
         path: String,
         body: Option<String>,
     ) -> Result<T, ApiError> {
-        let res = self.send(HttpRequest { method, path, body }).await?;
+        let res = self.send(HttpRequest { method, path, body, headers: Vec::new() }).await?;
         decode(res)
     }
 
@@ -238,16 +332,21 @@ impl Api {
         }
     }
 
-    pub async fn create_project(&self, req: &CreateProjectReq) -> Result<CreatedResp, ApiError> {
-        self.with_body("POST", "/api/v1beta/projects".into(), req).await
+    pub async fn create_project(&self, req: &CreateProjectReq, once: &Idempotency) -> Result<CreatedResp, ApiError> {
+        self.create("/api/v1beta/projects".into(), req, once).await
     }
 
     pub async fn list_aws_cmek(&self, project_id: &str) -> Result<ListAwsCmekResp, ApiError> {
         self.get(format!("/api/v1beta/projects/{}/aws-cmek", seg(project_id))).await
     }
 
-    pub async fn create_aws_cmek(&self, project_id: &str, req: &CreateAwsCmekReq) -> Result<Empty, ApiError> {
-        self.with_body("POST", Self::aws_cmek_path(project_id), req).await
+    pub async fn create_aws_cmek(
+        &self,
+        project_id: &str,
+        req: &CreateAwsCmekReq,
+        once: &Idempotency,
+    ) -> Result<Empty, ApiError> {
+        self.create(Self::aws_cmek_path(project_id), req, once).await
     }
 
     pub fn aws_cmek_path(project_id: &str) -> String {
@@ -287,8 +386,13 @@ impl Api {
         }
     }
 
-    pub async fn create_cluster(&self, project_id: &str, req: &CreateClusterReq) -> Result<CreatedResp, ApiError> {
-        self.with_body("POST", Self::clusters_path(project_id), req).await
+    pub async fn create_cluster(
+        &self,
+        project_id: &str,
+        req: &CreateClusterReq,
+        once: &Idempotency,
+    ) -> Result<CreatedResp, ApiError> {
+        self.create(Self::clusters_path(project_id), req, once).await
     }
 
     pub async fn get_cluster(&self, project_id: &str, cluster_id: &str) -> Result<ClusterItem, ApiError> {
@@ -313,6 +417,24 @@ impl Api {
     }
 
     // ---------------------------------------------------------------- extensions
+
+    /// The console's session: `Ok(None)` when the server has no sessions (plain v1beta).
+    pub async fn session(&self) -> Result<Option<SessionInfo>, ApiError> {
+        match self.get(format!("{PREFIX}/session")).await {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Signs in with the one-time token of the server's sign-in link, or a password.
+    pub async fn sign_in(&self, req: &SignInReq) -> Result<SessionInfo, ApiError> {
+        self.with_body("POST", format!("{PREFIX}/session"), req).await
+    }
+
+    pub async fn sign_out(&self) -> Result<Empty, ApiError> {
+        self.call("DELETE", format!("{PREFIX}/session"), None).await
+    }
 
     /// The server's extensions, or `None` when it speaks plain v1beta only.
     pub async fn server_info(&self) -> Result<Option<ServerInfo>, ApiError> {
@@ -379,7 +501,7 @@ fn decode<T: DeserializeOwned>(res: HttpResponse) -> Result<T, ApiError> {
         return serde_json::from_str(&res.body).map_err(|e| ApiError::Decode(e.to_string()));
     }
     match serde_json::from_str::<ErrorResponse>(&res.body) {
-        Ok(body) => Err(ApiError::Api { status: res.status, body }),
+        Ok(body) => Err(ApiError::Api { status: res.status, body, retry_after: res.rate_limit_reset }),
         Err(_) => Err(ApiError::Http { status: res.status, text: res.body }),
     }
 }
@@ -392,6 +514,12 @@ mod tests {
     fn errors_decode_into_their_kind() {
         let r = |status, body: &str| HttpResponse { status, body: body.into(), rate_limit_reset: None };
         let e = decode::<Empty>(r(400, r#"{"code":49920001,"message":"no","details":["a: b"]}"#)).unwrap_err();
+        assert_eq!(e.retry_delay(0), None, "a rule refusal does not go away by retrying");
+        let limited = r(429, r#"{"code":49900007,"message":"slow down","details":[]}"#);
+        let limited = decode::<Empty>(HttpResponse { rate_limit_reset: Some(23), ..limited }).unwrap_err();
+        assert_eq!(limited.retry_delay(0), Some(Duration::from_secs(23)), "a rate limit waits for its reset");
+        assert_eq!(ApiError::Timeout.retry_delay(3), Some(Duration::from_secs(8)));
+        assert_eq!(ApiError::Timeout.retry_delay(30), Some(Duration::from_secs(30)));
         assert_eq!(e.code(), Some(ErrorCode::CmekNotEnabled));
         assert_eq!(e.field_errors(), vec![FieldError::new("a", "b")]);
         let e = decode::<Empty>(r(502, "Bad Gateway")).unwrap_err();
@@ -399,6 +527,14 @@ mod tests {
         assert!(e.is_transient());
         assert!(matches!(decode::<CreatedResp>(r(200, "{}")), Err(ApiError::Decode(_))));
         assert_eq!(decode::<CreatedResp>(r(200, r#"{"id":"7"}"#)).unwrap().id, "7");
+    }
+
+    #[test]
+    fn the_same_submission_gets_the_same_idempotency_key() {
+        let once = Idempotency::with_salt(7);
+        assert_eq!(once.key("{}"), once.key("{}"));
+        assert_ne!(once.key("{}"), once.key("{ }"));
+        assert_ne!(once.key("{}"), Idempotency::with_salt(8).key("{}"));
     }
 
     #[test]

@@ -174,35 +174,35 @@ impl Draft {
             self.region = regions.first().map(|r| (*r).to_owned()).unwrap_or_default();
         }
         let Some(entry) = catalog.find(self.cluster_type(), self.provider(), &self.region) else { return };
-        if !entry.tidb.iter().any(|p| p.node_size == self.tidb_size) {
-            if let Some(p) = entry
-                .tidb
+        // A node size the region offers, preferring 8 vCPUs or more.
+        let eight_or_first = |sizes: Vec<&str>| {
+            sizes
                 .iter()
-                .find(|p| cmek_core::cluster::vcpus(&p.node_size).unwrap_or(0) >= 8)
-                .or(entry.tidb.first())
-            {
-                self.tidb_size = p.node_size.clone();
-                self.tidb_quantity = p.node_quantity_range.min.max(2).to_string();
-            }
+                .find(|s| cmek_core::cluster::vcpus(s).unwrap_or(0) >= 8)
+                .or(sizes.first())
+                .map(|s| s.to_string())
+        };
+        let tidb = eight_or_first(entry.tidb.iter().map(|p| p.node_size.as_str()).collect());
+        if let Some(p) = tidb.and_then(|s| entry.tidb.iter().find(|p| p.node_size == s))
+            && !entry.tidb.iter().any(|p| p.node_size == self.tidb_size)
+        {
+            self.tidb_size = p.node_size.clone();
+            self.tidb_quantity = p.node_quantity_range.min.max(2).to_string();
         }
-        if !entry.tikv.iter().any(|p| p.node_size == self.tikv_size) {
-            if let Some(p) = entry
-                .tikv
-                .iter()
-                .find(|p| cmek_core::cluster::vcpus(&p.node_size).unwrap_or(0) >= 8)
-                .or(entry.tikv.first())
-            {
-                self.tikv_size = p.node_size.clone();
-                self.tikv_quantity = p.node_quantity_range.min.max(3).to_string();
-                self.tikv_storage = p.storage_size_gib_range.min.max(500).min(p.storage_size_gib_range.max).to_string();
-            }
+        let tikv = eight_or_first(entry.tikv.iter().map(|p| p.node_size.as_str()).collect());
+        if let Some(p) = tikv.and_then(|s| entry.tikv.iter().find(|p| p.node_size == s))
+            && !entry.tikv.iter().any(|p| p.node_size == self.tikv_size)
+        {
+            self.tikv_size = p.node_size.clone();
+            self.tikv_quantity = p.node_quantity_range.min.max(3).to_string();
+            self.tikv_storage = p.storage_size_gib_range.min.max(500).min(p.storage_size_gib_range.max).to_string();
         }
-        if !entry.tiflash.iter().any(|p| p.node_size == self.tiflash_size) {
-            if let Some(p) = entry.tiflash.first() {
-                self.tiflash_size = p.node_size.clone();
-                self.tiflash_quantity = p.node_quantity_range.min.max(1).to_string();
-                self.tiflash_storage = p.storage_size_gib_range.min.to_string();
-            }
+        if let Some(p) = entry.tiflash.first()
+            && !entry.tiflash.iter().any(|p| p.node_size == self.tiflash_size)
+        {
+            self.tiflash_size = p.node_size.clone();
+            self.tiflash_quantity = p.node_quantity_range.min.max(1).to_string();
+            self.tiflash_storage = p.storage_size_gib_range.min.to_string();
         }
         if self.port.is_empty() {
             self.port = DEFAULT_PORT.to_string();
@@ -293,9 +293,12 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
         let cmek = region.as_deref().map_or(CmekContext::NotEnabled, |r| CmekContext::Key { region: r });
         catalog.with_value(|c| draft.with(|d| d.errors(&password.get(), c, cmek)))
     });
+    // One key per form: resubmitting the same content (e.g. after a timeout) cannot create twice.
+    let once = crate::api::Idempotency::default();
     let create = Action::new_local(move |req: &CreateClusterReq| {
         let (api, id, req) = (api.clone(), ctx.id.get_untracked(), req.clone());
-        async move { api.create_cluster(&id, &req).await }
+        let once = once.clone();
+        async move { api.create_cluster(&id, &req, &once).await }
     });
     let failed = Signal::derive(move || create.value().get().and_then(Result::err));
     let navigate = use_navigate();

@@ -100,6 +100,7 @@ pub fn ClusterDetailPage() -> impl IntoView {
     };
     view! {
         <section aria-labelledby="cluster-title">
+            <p class="help" role="status" id="retry-note">{move || live.retry_note()}</p>
             {move || live.error.get().map(|e| {
                 let gone = e.status() == Some(404);
                 view! {

@@ -68,6 +68,7 @@ pub fn ClustersPage() -> impl IntoView {
             </Show>
             {move || lock().map(|l| view! { <p class="help">{l}</p> })}
             <p class="updated" aria-live="off">{move || live.updated.get().map(|t| format!("Last updated {}", format::time_ms(t)))}</p>
+            <p class="help" role="status" id="retry-note">{move || live.retry_note()}</p>
             {move || live.error.get().map(|e| {
                 let doing = if live.loaded() { "Refreshing the clusters (the list below may be out of date)" } else { "Loading the clusters" };
                 view! { <ErrorNotice error=Signal::stored(e) doing=doing retry=Callback::new(move |_| live.refresh())/> }

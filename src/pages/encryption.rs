@@ -246,9 +246,12 @@ pub fn CreateKeyPage() -> impl IntoView {
     let region_error =
         move || (submitted.get() && region.with(String::is_empty)).then_some("Choose the region of the key.");
     let request = move || CreateAwsCmekReq { specs: vec![AwsCmekSpec { region: region.get(), kms_arn: arn.get() }] };
+    // One key per form: resubmitting the same content (e.g. after a timeout) cannot create twice.
+    let once = crate::api::Idempotency::default();
     let create = Action::new_local(move |req: &CreateAwsCmekReq| {
         let (api, id, req) = (api.clone(), ctx.id.get_untracked(), req.clone());
-        async move { api.create_aws_cmek(&id, &req).await }
+        let once = once.clone();
+        async move { api.create_aws_cmek(&id, &req, &once).await }
     });
     let failed = Signal::derive(move || create.value().get().and_then(Result::err));
     Effect::new(move |_| {

@@ -54,6 +54,7 @@ pub fn EventsPage() -> impl IntoView {
                 Some(Ok(None)) => view! { <p class="muted">"This server does not record events (it offers plain v1beta only)."</p> }.into_any(),
                 _ => view! {
                     <p class="updated">{move || live.updated.get().map(|t| format!("Last updated {}", format::time_ms(t)))}</p>
+                    <p class="help" role="status" id="retry-note">{move || live.retry_note()}</p>
                     {move || live.error.get().map(|e| view! { <ErrorNotice error=Signal::stored(e) doing="Loading the events" retry=Callback::new(move |_| live.refresh())/> })}
                     {move || match live.data.get() {
                         None => view! { <Loading label="Loading events"/> }.into_any(),

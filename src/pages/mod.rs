@@ -10,6 +10,7 @@ pub mod project;
 pub mod projects;
 pub mod revoke;
 pub mod sandbox;
+pub mod sign_in;
 
 use leptos::prelude::*;
 use leptos_router::components::A;

@@ -87,9 +87,12 @@ pub fn CreateProjectPage() -> impl IntoView {
     let name_input = NodeRef::<Input>::new();
     let navigate = use_navigate();
     let request = move || CreateProjectReq { name: name.get(), aws_cmek_enabled: Some(cmek.get()) };
+    // One key per form: resubmitting the same content (e.g. after a timeout) cannot create twice.
+    let once = crate::api::Idempotency::default();
     let create = Action::new_local(move |req: &CreateProjectReq| {
         let (api, req) = (api.clone(), req.clone());
-        async move { api.create_project(&req).await.map(|r| (r.id, req.aws_cmek_enabled == Some(true))) }
+        let once = once.clone();
+        async move { api.create_project(&req, &once).await.map(|r| (r.id, req.aws_cmek_enabled == Some(true))) }
     });
     let failed = Signal::derive(move || create.value().get().and_then(Result::err));
     Effect::new(move |_| {

@@ -41,8 +41,11 @@ fn all_clusters() -> Live<Vec<ClusterItem>> {
     live
 }
 
+/// "Test the key now": re-checks the key and answers its health.
+type CheckAction = Action<(), Result<Vec<KeyHealth>, ApiError>>;
+
 /// The key's health, re-checked on demand.
-fn key_health() -> (Live<Vec<KeyHealth>>, Action<(), Result<Vec<KeyHealth>, ApiError>>) {
+fn key_health() -> (Live<Vec<KeyHealth>>, CheckAction) {
     let ctx = use_project();
     let api = state::api();
     let a = api.clone();

@@ -208,3 +208,27 @@ pub struct ScheduleDeletionReq {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_window_days: Option<i64>,
 }
+
+// ------------------------------------------------------------------ console sessions
+
+/// `POST /api/ext/v1/session`: the one-time token of the sign-in link the server prints, or the
+/// operator's password.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SignInReq {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// The console's session (`GET`/`POST /api/ext/v1/session`); the cookie itself is HttpOnly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SessionInfo {
+    /// Sent back as `X-CSRF-Token` on every request that changes something.
+    pub csrf_token: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}

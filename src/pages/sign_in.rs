@@ -1,0 +1,154 @@
+//! Signing in. The server prints a one-time link at start (`console sign-in: …/sign-in#token=…`);
+//! the token travels in the fragment, so it never reaches a log or a Referer. An operator may also
+//! set a password. API keys never reach the browser: the console holds an HttpOnly session cookie.
+
+use crate::api::ApiError;
+use crate::components::{Button, ButtonKind, ErrorNotice};
+use crate::state::{self, Session};
+use cmek_core::ext::SignInReq;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+/// The token in `#token=…`, if the page was opened from the sign-in link.
+fn token_from_link() -> Option<String> {
+    let hash = web_sys::window()?.location().hash().ok()?;
+    hash.trim_start_matches('#')
+        .split('&')
+        .find_map(|p| p.strip_prefix("token="))
+        .map(str::to_owned)
+        .filter(|t| !t.is_empty())
+}
+
+/// Takes the token out of the address bar (and the history) once it is used.
+fn forget_link() {
+    if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
+    }
+}
+
+/// The sign-in form: the link's token if there is one, else a password.
+#[component]
+fn SignInForm(
+    /// Called once signed in.
+    on_done: Callback<()>,
+) -> impl IntoView {
+    let api = state::api();
+    let password = RwSignal::new(String::new());
+    let attempt = Action::new_local(move |req: &SignInReq| {
+        let (api, req) = (api.clone(), req.clone());
+        async move { api.sign_in(&req).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(info)) = attempt.value().get() {
+            state::signed_in(info);
+            on_done.run(());
+        }
+    });
+    if let Some(token) = token_from_link() {
+        forget_link();
+        attempt.dispatch_local(SignInReq { token: Some(token), password: None });
+    }
+    let failed = Signal::derive(move || attempt.value().get().and_then(Result::err));
+    let submit = move || {
+        if !attempt.pending().get_untracked() && !password.with_untracked(String::is_empty) {
+            attempt.dispatch_local(SignInReq { token: None, password: Some(password.get_untracked()) });
+        }
+    };
+    view! {
+        <p>"When the server starts it prints a one-time link on a line of its own, "
+            <code>"console sign-in: http://…/sign-in#token=…"</code> ". Open it in this browser to sign in."</p>
+        <form novalidate on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            <div class="field">
+                <label for="sign-in-password">"Or the console password set by the operator"</label>
+                <input id="sign-in-password" type="password" autocomplete="current-password" bind:value=password/>
+            </div>
+            {move || failed.get().map(|e| {
+                let used = e.status() == Some(401);
+                view! {
+                    <ErrorNotice error=Signal::stored(e) doing="Signing in"/>
+                    {used.then(|| view! { <p class="help">"A sign-in link works once: restart the server for a new one, or use the password."</p> })}
+                }
+            })}
+            <div class="actions">
+                <Button submit=true kind=ButtonKind::Primary pending=attempt.pending() id="sign-in">"Sign in"</Button>
+            </div>
+        </form>
+    }
+}
+
+/// `/sign-in`, and what the console shows before anyone has signed in.
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let navigate = use_navigate();
+    let session = state::session();
+    let on_done = Callback::new(move |_| navigate("/", Default::default()));
+    view! {
+        <section class="page narrow" aria-labelledby="sign-in-title">
+            <h1 id="sign-in-title">"Sign in"</h1>
+            {move || matches!(session.get(), Session::SignedIn).then(|| view! { <p class="field-ok">"You are signed in."</p> })}
+            <SignInForm on_done=on_done/>
+        </section>
+    }
+}
+
+/// Over a page whose session ended: says so, and lets the person sign in again without leaving
+/// the page, so nothing typed is lost.
+#[component]
+pub fn SessionEnded() -> impl IntoView {
+    let api = state::api();
+    let session = state::session();
+    let recheck = Action::new_local(move |_: &()| {
+        let api = api.clone();
+        async move { api.session().await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(Some(info))) = recheck.value().get() {
+            state::signed_in(info);
+        }
+    });
+    view! {
+        <div class="overlay">
+            <div class="card session-ended" role="dialog" aria-modal="true" aria-labelledby="session-ended-title" id="session-ended">
+                <h2 id="session-ended-title">"Your session has ended"</h2>
+                <p>"What you typed on this page is kept. Sign in again, then carry on where you were."</p>
+                <SignInForm on_done=Callback::new(move |_| session.set(Session::SignedIn))/>
+                <p class="help">"Signed in with a new link in another tab?"</p>
+                <Button id="session-recheck" pending=recheck.pending() on_click=Callback::new(move |_| { recheck.dispatch_local(()); })>
+                    "Check again"
+                </Button>
+                {move || matches!(recheck.value().get(), Some(Ok(None) | Err(_))).then(|| view! { <p class="field-error">"Still signed out."</p> })}
+            </div>
+        </div>
+    }
+}
+
+/// Signs out, then shows the sign-in page.
+#[component]
+pub fn SignOutButton() -> impl IntoView {
+    let api = state::api();
+    let session = state::session();
+    let out = Action::new_local(move |_: &()| {
+        let api = api.clone();
+        async move { api.sign_out().await }
+    });
+    Effect::new(move |_| {
+        if out.value().get().is_some() {
+            api_forget();
+            session.set(Session::SignedOut { ended: false });
+        }
+    });
+    view! {
+        <Show when=move || matches!(session.get(), Session::SignedIn)>
+            <button type="button" class="link-button" id="sign-out" on:click=move |_| { out.dispatch_local(()); }>"Sign out"</button>
+        </Show>
+    }
+}
+
+fn api_forget() {
+    state::api().set_csrf_token(None);
+}
+
+/// Whether an error means the server is out of reach (for the page shown before signing in).
+pub fn unreachable_message(e: &ApiError) -> String {
+    format!("The console cannot reach its server: {}", e.message())
+}
