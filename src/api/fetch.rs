@@ -1,7 +1,7 @@
 //! The browser transport (gloo-net's fetch), the runtime base URL, the timeout and the
 //! cancel-on-cleanup behaviour shared by every request.
 
-use super::{ApiError, BoxFuture, HttpRequest, HttpResponse, NetError, TIMEOUT, Transport};
+use super::{ApiError, BoxFuture, HttpRequest, HttpResponse, NetError, Transport, timeout};
 use gloo_net::http::{Method, RequestBuilder};
 use send_wrapper::SendWrapper;
 use std::cell::Cell;
@@ -18,14 +18,18 @@ impl FetchTransport {
     }
 }
 
-/// The base URL from `<meta name="cmek-api-base" content="…">`; empty means this origin.
-pub fn configured_base() -> String {
+/// The content of `<meta name="…">` in index.html: runtime configuration of a static build.
+pub fn meta(name: &str) -> Option<String> {
     web_sys::window()
         .and_then(|w| w.document())
-        .and_then(|d| d.query_selector("meta[name='cmek-api-base']").ok().flatten())
+        .and_then(|d| d.query_selector(&format!("meta[name='{name}']")).ok().flatten())
         .and_then(|m| m.get_attribute("content"))
-        .map(|s| s.trim().trim_end_matches('/').to_owned())
-        .unwrap_or_default()
+        .map(|s| s.trim().to_owned())
+}
+
+/// The base URL from `<meta name="cmek-api-base" content="…">`; empty means this origin.
+pub fn configured_base() -> String {
+    meta("cmek-api-base").map(|s| s.trim_end_matches('/').to_owned()).unwrap_or_default()
 }
 
 /// `base` as an absolute URL (a relative base is this page's origin).
@@ -78,7 +82,7 @@ impl Transport for FetchTransport {
     }
 }
 
-/// Sends `req`, aborting it after [`TIMEOUT`] or when the reactive owner that asked (the page)
+/// Sends `req`, aborting it after [`timeout()`] or when the reactive owner that asked (the page)
 /// is cleaned up.
 pub async fn send_with_timeout(transport: &dyn Transport, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let controller = web_sys::AbortController::new().ok();
@@ -91,7 +95,7 @@ pub async fn send_with_timeout(transport: &dyn Transport, req: HttpRequest) -> R
                 flag.set(true);
                 c.abort();
             },
-            TIMEOUT,
+            timeout(),
         )
         .ok()
     });

@@ -21,8 +21,20 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a request may take before the console gives up on it.
+/// How long a request may take before the console gives up on it, unless index.html says
+/// otherwise (`<meta name="cmek-api-timeout-secs" content="…">`).
 pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The request timeout in effect (read once from index.html).
+pub fn timeout() -> Duration {
+    thread_local! {
+        static TIMEOUT_IN_EFFECT: Duration = fetch::meta("cmek-api-timeout-secs")
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| *s > 0.0 && *s <= 600.0)
+            .map_or(TIMEOUT, Duration::from_secs_f64);
+    }
+    TIMEOUT_IN_EFFECT.with(|t| *t)
+}
 
 /// What goes on the wire.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,7 +162,7 @@ impl ApiError {
             ApiError::Unreachable(why) => {
                 format!("The API could not be reached ({why}). Check the network connection.")
             }
-            ApiError::Timeout => format!("The API did not answer within {} seconds.", TIMEOUT.as_secs()),
+            ApiError::Timeout => format!("The API did not answer within {} seconds.", timeout().as_secs_f64()),
             ApiError::Aborted => "The request was cancelled.".to_owned(),
             ApiError::Decode(why) => format!("The API answered something this console does not understand: {why}"),
         }
