@@ -2,7 +2,7 @@
 
 # Tools installed from npm live outside the checkout, so a fresh clone reuses them.
 export CMEK_TOOLS="${CMEK_TOOLS:-$HOME/.cache/cmek-console-tools}"
-export PATH="$CMEK_TOOLS/binaryen/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PATH="$CMEK_TOOLS/binaryen/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export AXE_JS="$CMEK_TOOLS/axe/node_modules/axe-core/axe.min.js"
 
 # Trunk must never download: it uses the pinned tools on PATH and fails loudly on a mismatch.
