@@ -2,6 +2,11 @@
 //! a free loopback port, headless Chromium driven through chromedriver, axe-core injected into
 //! pages, screenshots under `target/e2e-screenshots/`, and every browser console error collected.
 //!
+//! Authentication is on, as in production: the harness's own API calls ([`Server::api`]) are
+//! signed with HTTP Digest using an API key made with `cmek-server api-key create`; a browser
+//! session is signed in ([`Page::sign_in`]) before a test navigates. The server's one-time
+//! sign-in link is [`Server::sign_in_url`] (unused by the harness, so a test can open it).
+//!
 //! Needs: `CMEK_SERVER_BIN` (default `target/release/cmek-server`), the console in `dist/`
 //! (`CMEK_CONSOLE_DIR`), chromedriver and chromium (`CHROMEDRIVER`, `CHROMIUM`), axe-core
 //! (`AXE_JS`). `scripts/test` provides all of them and sets `CMEK_E2E=1`, under which anything
@@ -12,6 +17,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -77,23 +83,98 @@ impl Setup {
     }
 }
 
+/// An API key pair as `cmek-server api-key create` prints it.
+#[derive(Clone, Debug)]
+pub struct ApiKey {
+    pub public: String,
+    pub private: String,
+}
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `k=v, k="v"` parameters of a `Digest` challenge.
+fn digest_params(s: &str) -> std::collections::HashMap<String, String> {
+    let s = s.trim().trim_start_matches("Digest").trim_start_matches("digest");
+    let mut out = std::collections::HashMap::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let name: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
+        if name.is_empty() {
+            return out;
+        }
+        chars.next();
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => value.extend(chars.next()),
+                    c => value.push(c),
+                }
+            }
+        } else {
+            value = std::iter::from_fn(|| chars.next_if(|c| *c != ',')).collect::<String>().trim().to_owned();
+        }
+        out.insert(name.trim().to_ascii_lowercase(), value);
+    }
+}
+
+/// A nonce from the server's SHA-256 challenge and the last count used with it.
+#[derive(Clone)]
+struct Nonce {
+    nonce: String,
+    opaque: Option<String>,
+    nc: u32,
+}
+
 /// A server on a free loopback port with its own data directory.
 pub struct Server {
     child: Child,
     pub url: String,
+    /// The one-time console sign-in link the server printed (`console sign-in: …`).
+    pub sign_in_url: String,
+    /// The API key the harness signs its calls with.
+    pub api_key: ApiKey,
+    /// The console password the server was started with (`--console-password-file`), which
+    /// [`Page::sign_in`] uses, so the link stays unused for tests that open it.
+    pub console_password: String,
     _data: tempfile::TempDir,
     http: reqwest::Client,
+    nonces: Mutex<Vec<Nonce>>,
 }
 
 impl Server {
     pub async fn start(setup: &Setup, extra: &[&str]) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
+        let out = Command::new(&setup.server_bin)
+            .args(["api-key", "create", "--name", "e2e", "--data-dir"])
+            .arg(data.path())
+            .env("CMEK_LOG", "warn")
+            .output()
+            .await
+            .expect("cmek-server api-key create");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "api-key create failed: {}{text}", String::from_utf8_lossy(&out.stderr));
+        let line = |p: &str| text.lines().find_map(|l| l.strip_prefix(p)).expect("a key line").trim().to_owned();
+        let api_key = ApiKey { public: line("public key:"), private: line("private key:") };
+        let console_password = format!("e2e-{}", &api_key.private[..16]);
+        let password_file = data.path().join("console-password");
+        std::fs::write(&password_file, &console_password).expect("write the console password");
         let mut child = Command::new(&setup.server_bin)
             .args(["--listen", "127.0.0.1:0", "--transition-secs", "0.5", "--key-check-secs", "0"])
             .arg("--data-dir")
             .arg(data.path())
             .arg("--console-dir")
             .arg(&setup.console_dir)
+            .arg("--console-password-file")
+            .arg(&password_file)
             .args(extra)
             .env("CMEK_LOG", "warn")
             .stdout(Stdio::piped())
@@ -101,10 +182,14 @@ impl Server {
             .spawn()
             .expect("start cmek-server");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let url = tokio::time::timeout(Duration::from_secs(30), async {
+        let (url, sign_in_url) = tokio::time::timeout(Duration::from_secs(30), async {
+            let mut url = None;
             while let Some(line) = lines.next_line().await.expect("stdout") {
                 if let Some(u) = line.strip_prefix("cmek-server: listening on ") {
-                    return u.to_owned();
+                    url = Some(u.to_owned());
+                }
+                if let Some(u) = line.strip_prefix("console sign-in: ") {
+                    return (url.expect("the listening line comes first"), u.to_owned());
                 }
             }
             panic!("cmek-server exited before listening");
@@ -112,21 +197,103 @@ impl Server {
         .await
         .expect("cmek-server did not start in 30 s");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, url, _data: data, http: reqwest::Client::new() }
+        Self {
+            child,
+            url,
+            sign_in_url,
+            api_key,
+            console_password,
+            _data: data,
+            http: reqwest::Client::new(),
+            nonces: Mutex::default(),
+        }
     }
 
-    /// A JSON API call straight to the server (for arranging a test).
-    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    /// One Digest-signed request (answering the server's challenge when it has no nonce yet,
+    /// or when the one it had expired); the status and the JSON body.
+    pub async fn api_status(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(m, format!("{}{path}", self.url));
-        if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b.to_string());
+        for _ in 0..5 {
+            let nonce = self.nonces.lock().unwrap_or_else(|p| p.into_inner()).pop().map(|mut n| {
+                n.nc += 1;
+                n
+            });
+            let mut req = self.http.request(m.clone(), format!("{}{path}", self.url));
+            if let Some(n) = &nonce {
+                let nc = format!("{:08x}", n.nc);
+                let cnonce = format!(
+                    "{:x}",
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
+                );
+                let ha1 = sha256_hex(&format!("{}:tidbcloud:{}", self.api_key.public, self.api_key.private));
+                let ha2 = sha256_hex(&format!("{method}:{path}"));
+                let response = sha256_hex(&format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", n.nonce));
+                let mut h = format!(
+                    "Digest username=\"{}\", realm=\"tidbcloud\", nonce=\"{}\", uri=\"{path}\", algorithm=SHA-256, qop=auth, nc={nc}, cnonce=\"{cnonce}\", response=\"{response}\"",
+                    self.api_key.public, n.nonce
+                );
+                if let Some(o) = &n.opaque {
+                    h.push_str(&format!(", opaque=\"{o}\""));
+                }
+                req = req.header("authorization", h);
+            }
+            if let Some(b) = &body {
+                req = req.header("content-type", "application/json").body(b.to_string());
+            }
+            let res = req.send().await.expect("API call");
+            let status = res.status().as_u16();
+            let challenge = res
+                .headers()
+                .get_all("www-authenticate")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(digest_params)
+                .find(|p| p.get("algorithm").is_some_and(|a| a == "SHA-256"));
+            if status == 401
+                && let Some(p) = challenge
+            {
+                let fresh = Nonce {
+                    nonce: p.get("nonce").cloned().unwrap_or_default(),
+                    opaque: p.get("opaque").cloned(),
+                    nc: 0,
+                };
+                self.nonces.lock().unwrap_or_else(|p| p.into_inner()).push(fresh);
+                continue;
+            }
+            if let Some(n) = nonce {
+                self.nonces.lock().unwrap_or_else(|p| p.into_inner()).push(n);
+            }
+            return (status, res.json().await.unwrap_or(Value::Null));
         }
-        let res = req.send().await.expect("API call");
-        let status = res.status();
-        let v: Value = res.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{method} {path} answered {status}: {v}");
+        panic!("{method} {path}: the server kept refusing the harness's API key");
+    }
+
+    /// A JSON API call straight to the server (for arranging a test), Digest-authenticated.
+    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.api_status(method, path, body).await;
+        assert!((200..300).contains(&status), "{method} {path} answered {status}: {v}");
         v
+    }
+
+    /// A new console session (signed in with the console password): the cookie's value.
+    pub async fn console_session(&self) -> String {
+        let res = self
+            .http
+            .post(format!("{}/api/ext/v1/session", self.url))
+            .header("content-type", "application/json")
+            .body(json!({ "password": self.console_password }).to_string())
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(res.status(), 200, "signing the console in failed");
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix("cmek_session="))
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_owned()
     }
 
     pub async fn stop(mut self) {
@@ -208,12 +375,43 @@ impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
     }
 }
 
+/// A Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "cmd": self.cmd, "params": self.params }).to_string()))
+    }
+}
+
 /// One browser session.
 pub struct Page {
     pub client: Client,
 }
 
 impl Page {
+    /// Signs this browser in to `server`'s console: a session made with the console password,
+    /// its cookie set in the browser as the server sets it (HttpOnly, SameSite=Strict, for the
+    /// server's origin) through chromedriver's DevTools bridge (`Network.setCookie`: WebDriver's
+    /// own cookie command cannot make an HttpOnly cookie for an IP address here). Nothing is
+    /// loaded, so the next `goto` is the first page.
+    pub async fn sign_in(&self, server: &Server) {
+        let id = server.console_session().await;
+        let params = json!({
+            "name": "cmek_session", "value": id, "url": server.url, "path": "/",
+            "httpOnly": true, "sameSite": "Strict",
+        });
+        let r = self.client.issue_cmd(Cdp { cmd: "Network.setCookie", params }).await.expect("Network.setCookie");
+        assert_ne!(r["success"], json!(false), "the browser refused the session cookie: {r}");
+    }
+
     pub async fn goto(&self, url: &str) {
         self.client.goto(url).await.expect("navigate");
     }

@@ -14,6 +14,7 @@ async fn the_console_lists_the_servers_projects() {
     server.api("POST", "/api/v1beta/projects", Some(json!({"name": "analytics"}))).await;
     let browser = Browser::start(&setup).await;
     let page = browser.session().await;
+    page.sign_in(&server).await;
     page.goto(&server.url).await;
     page.find("table.list tbody tr").await;
     let rows = page.js("return [...document.querySelectorAll('table.list tbody tr')].map(r => r.innerText)").await;
@@ -27,6 +28,37 @@ async fn the_console_lists_the_servers_projects() {
     page.assert_no_console_errors().await;
     page.assert_accessible(&setup).await;
     page.close().await;
+    browser.stop().await;
+    server.stop().await;
+}
+
+/// The link the server prints signs the console in (once); the console runs under the
+/// server's Content-Security-Policy (no inline script but trunk's own, by hash) without a
+/// violation.
+#[tokio::test]
+async fn the_printed_sign_in_link_signs_the_console_in_once() {
+    let Some(setup) = Setup::find() else { return };
+    let server = Server::start(&setup, &[]).await;
+    let index = reqwest::get(&server.url).await.expect("index.html");
+    let csp = index.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("'wasm-unsafe-eval' 'sha256-") && !csp.contains("unsafe-inline"), "{csp}");
+    server.api("POST", "/api/v1beta/projects", Some(json!({"name": "signed-in"}))).await;
+    let browser = Browser::start(&setup).await;
+    let page = browser.session().await;
+    page.goto(&server.sign_in_url).await;
+    page.wait_text("signed-in").await;
+    let path = page.js("return location.pathname + location.hash").await;
+    assert_eq!(path, "/", "the token leaves the address bar");
+    let cookie = page.client.get_named_cookie("cmek_session").await.expect("the session cookie");
+    assert_eq!(cookie.http_only(), Some(true));
+    let errors = page.console_errors().await;
+    assert!(!errors.iter().any(|e| e.contains("Content Security Policy")), "CSP violations:\n{}", errors.join("\n"));
+    page.close().await;
+    // A second browser with the same link: refused, and says why.
+    let other = browser.session().await;
+    other.goto(&server.sign_in_url).await;
+    other.wait_text("A sign-in link works once").await;
+    other.close().await;
     browser.stop().await;
     server.stop().await;
 }

@@ -28,14 +28,7 @@ const SANDBOX_ACCOUNT: &str = "111122223333";
 
 /// An API call that reports the status instead of failing on a refusal.
 async fn api_status(server: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let mut req = reqwest::Client::new().request(m, format!("{}{path}", server.url));
-    if let Some(b) = body {
-        req = req.header("content-type", "application/json").body(b.to_string());
-    }
-    let res = req.send().await.expect("API call");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    server.api_status(method, path, body).await
 }
 
 /// Polls `condition` (a JavaScript expression) until it is true.
@@ -225,6 +218,7 @@ async fn issue5_projects_and_the_encryption_key_in_the_console() {
     let server = Server::start(&setup, &[]).await;
     let browser = Browser::start(&setup).await;
     let page = browser.session().await;
+    page.sign_in(&server).await;
 
     // A project without CMEK.
     page.goto(&server.url).await;
@@ -364,6 +358,7 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     let server = Server::start(&setup, &[]).await;
     let browser = Browser::start(&setup).await;
     let page = browser.session().await;
+    page.sign_in(&server).await;
 
     // Arranged: a CMEK project; its key made in the sandbox KMS page (trusting TiDB Cloud) and
     // configured through the API.
@@ -543,6 +538,7 @@ async fn a_project_without_cmek_creates_clusters_in_any_catalog_region() {
     let server = Server::start(&setup, &[]).await;
     let browser = Browser::start(&setup).await;
     let page = browser.session().await;
+    page.sign_in(&server).await;
     let project = server.api("POST", "/api/v1beta/projects", Some(json!({"name": "analytics"}))).await;
     let pid = project["id"].as_str().expect("project id").to_owned();
     // The GCP regions of the catalog, and an AWS region that is not us-west-2.

@@ -94,6 +94,9 @@ error_codes! {
     ValidationFailed = 49910008, 400;
     /// The path exists, the method does not.
     MethodNotAllowed = 49910009, 405;
+    /// An `Idempotency-Key` sent again with another request (method, path or body), or while
+    /// the first request with it is still running.
+    IdempotencyKeyReused = 49910010, 400;
 
     /// aws-cmek on a project created without `aws_cmek_enabled`.
     CmekNotEnabled = 49920001, 400;

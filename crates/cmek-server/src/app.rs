@@ -1,5 +1,6 @@
 //! The shared state and the whole router: one router function per area, merged here.
 
+use crate::auth::{self, Auth};
 use crate::config::ServeArgs;
 use crate::db::Db;
 use crate::error::ApiError;
@@ -9,7 +10,8 @@ use crate::routes;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, Uri, header};
-use axum::routing::any;
+use axum::middleware;
+use axum::routing::{any, get};
 use cmek_core::ErrorCode;
 use cmek_core::api::ListProviderRegionsResp;
 use cmek_core::lifecycle::Durations;
@@ -28,6 +30,7 @@ pub struct Inner {
     pub sandbox: Arc<SandboxKms>,
     pub durations: Durations,
     pub args: ServeArgs,
+    pub auth: Auth,
 }
 
 impl std::ops::Deref for AppState {
@@ -43,13 +46,13 @@ pub fn catalog() -> ListProviderRegionsResp {
 }
 
 impl AppState {
-    pub fn new(db: Arc<Db>, args: ServeArgs) -> Self {
+    pub fn new(db: Arc<Db>, args: ServeArgs, auth: Auth) -> Self {
         db.set_before_write(|tx| crate::routes::clusters::settle_due(tx, crate::clock::now_ms()).map(drop));
         let sandbox_account = args.sandbox_account.0.clone().unwrap_or_else(|| "111122223333".to_owned());
         let sandbox = Arc::new(SandboxKms::new(Arc::clone(&db), sandbox_account));
         let keys = KeyService::new(sandbox.clone(), Arc::clone(&db), args.service_account.0.clone());
         let ms = (args.transition_secs * 1000.0).round() as i64;
-        Self(Arc::new(Inner { db, catalog: catalog(), keys, sandbox, durations: Durations::uniform(ms), args }))
+        Self(Arc::new(Inner { db, catalog: catalog(), keys, sandbox, durations: Durations::uniform(ms), args, auth }))
     }
 
     /// The AWS regions Dedicated clusters run in: where a CMEK key may be configured.
@@ -71,8 +74,15 @@ fn panic_response(_: Box<dyn std::any::Any + Send>) -> axum::response::Response 
     ApiError::internal("the request", "a handler panicked").into_response()
 }
 
-/// The API (v1beta and the extensions) and the console.
+/// The API (v1beta and the extensions) behind authentication, the console's sign-in endpoints,
+/// and the console; security headers on everything.
 pub fn router(state: AppState) -> Router {
+    let session = Router::new()
+        .route(
+            "/api/ext/v1/session",
+            get(auth::session::get_session).post(auth::session::sign_in).delete(auth::session::sign_out),
+        )
+        .method_not_allowed_fallback(method_not_allowed);
     let api = Router::new()
         .merge(routes::projects::router())
         .merge(routes::cmek::router())
@@ -84,11 +94,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require_auth))
+        .merge(session)
         .layer(DefaultBodyLimit::max(crate::extract::MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     Router::new()
         .merge(api)
         .fallback_service(crate::console::service(&state.args.console_dir))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::security_headers))
         .with_state(state)
 }

@@ -1,4 +1,5 @@
-//! Command line: `cmek-server [serve] [--listen ADDR] [--data-dir DIR] [--console-dir DIR] …`.
+//! Command line: `cmek-server [serve] [--listen ADDR] [--data-dir DIR] [--console-dir DIR] …`, and
+//! `cmek-server api-key create|list|revoke --data-dir DIR …`.
 
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -22,6 +23,39 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API and the console (the default).
     Serve(ServeArgs),
+    /// Manage the API keys (HTTP Digest credentials) of a data directory.
+    ApiKey(ApiKeyArgs),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ApiKeyArgs {
+    #[command(subcommand)]
+    pub command: ApiKeyCommand,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key pair; prints the public and the private key (the private key only now).
+    Create {
+        /// Directory of the SQLite database (created if missing).
+        #[arg(long, env = "CMEK_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// A name to recognise the key by in `api-key list`.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the keys: public key, name, when created, when revoked.
+    List {
+        #[arg(long, env = "CMEK_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Revoke a key: requests signed with it are refused from then on.
+    Revoke {
+        #[arg(long, env = "CMEK_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// The public key to revoke.
+        public_key: String,
+    },
 }
 
 #[derive(Clone, Debug, Args)]
@@ -48,6 +82,28 @@ pub struct ServeArgs {
     /// The sandbox KMS's own AWS account (the customer's side).
     #[arg(long, env = "CMEK_SANDBOX_ACCOUNT", default_value = "111122223333", value_parser = parse_account)]
     pub sandbox_account: Account,
+    /// A file whose first line is a password that also signs the console in (besides the
+    /// one-time link printed at start). The environment variable CMEK_CONSOLE_PASSWORD does the
+    /// same without a file.
+    #[arg(long, env = "CMEK_CONSOLE_PASSWORD_FILE")]
+    pub console_password_file: Option<PathBuf>,
+    /// Mark the session cookie `Secure` and expect `https://` origins: set this when a reverse
+    /// proxy in front terminates TLS.
+    #[arg(long, env = "CMEK_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Hours a console session lasts (fractions allowed).
+    #[arg(long, env = "CMEK_SESSION_HOURS", default_value_t = 12.0, value_parser = parse_hours)]
+    pub session_hours: f64,
+    /// Requests per minute per API key and per console session; 0 turns the limit off.
+    #[arg(long, env = "CMEK_RATE_LIMIT_PER_MINUTE", default_value_t = 100)]
+    pub rate_limit_per_minute: u32,
+    /// Seconds a Digest nonce stays valid; after that the client is told `stale=true`.
+    #[arg(long, env = "CMEK_NONCE_SECS", default_value_t = 300.0, value_parser = parse_positive_secs)]
+    pub nonce_secs: f64,
+    /// Another origin (scheme://host[:port]) whose pages may change things with a console
+    /// session, e.g. `http://127.0.0.1:8081` for `trunk serve`. Repeatable.
+    #[arg(long = "allowed-origin", env = "CMEK_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub allowed_origins: Vec<String>,
 }
 
 /// A 12-digit AWS account id, or none.
@@ -73,6 +129,31 @@ fn parse_secs(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+fn parse_positive_secs(s: &str) -> Result<f64, String> {
+    let v = parse_secs(s)?;
+    if v <= 0.0 {
+        return Err("must be more than 0 seconds".into());
+    }
+    Ok(v)
+}
+
+fn parse_hours(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("\"{s}\" is not a number of hours"))?;
+    if !(v > 0.0 && v <= 24.0 * 366.0) {
+        return Err(format!("{v} is outside 0–8784 hours (more than 0)"));
+    }
+    Ok(v)
+}
+
+fn parse_origin(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('/');
+    let rest = s.strip_prefix("http://").or_else(|| s.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains('/') => Ok(s.to_ascii_lowercase()),
+        _ => Err(format!("\"{s}\" is not an origin like http://127.0.0.1:8081")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +171,46 @@ mod tests {
         assert!(e.contains("outside"), "{e}");
         let cli = Cli::try_parse_from(["cmek-server", "serve", "--service-account", "none"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Serve(a)) if a.service_account == Account(None)));
+    }
+
+    #[test]
+    fn security_flags() {
+        let cli = Cli::try_parse_from(["cmek-server"]).unwrap();
+        assert_eq!(
+            (cli.serve.rate_limit_per_minute, cli.serve.session_hours, cli.serve.nonce_secs),
+            (100, 12.0, 300.0)
+        );
+        assert!(!cli.serve.secure_cookies && cli.serve.allowed_origins.is_empty());
+        let cli = Cli::try_parse_from([
+            "cmek-server",
+            "--secure-cookies",
+            "--session-hours",
+            "0.5",
+            "--rate-limit-per-minute",
+            "0",
+            "--nonce-secs",
+            "2",
+            "--allowed-origin",
+            "http://127.0.0.1:8081/",
+        ])
+        .unwrap();
+        assert!(cli.serve.secure_cookies);
+        assert_eq!(cli.serve.allowed_origins, vec!["http://127.0.0.1:8081".to_owned()]);
+        for bad in [["--session-hours", "0"], ["--nonce-secs", "0"], ["--allowed-origin", "127.0.0.1:8081"]] {
+            assert!(Cli::try_parse_from(["cmek-server", bad[0], bad[1]]).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn api_key_commands() {
+        let cli = Cli::try_parse_from(["cmek-server", "api-key", "create", "--data-dir", "d", "--name", "ci"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::ApiKey(ApiKeyArgs { command: ApiKeyCommand::Create { name: Some(n), .. } })) if n == "ci")
+        );
+        let cli = Cli::try_parse_from(["cmek-server", "api-key", "revoke", "--data-dir", "d", "ABCD1234"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::ApiKey(ApiKeyArgs { command: ApiKeyCommand::Revoke { public_key, .. } })) if public_key == "ABCD1234")
+        );
+        assert!(Cli::try_parse_from(["cmek-server", "api-key", "revoke", "--data-dir", "d"]).is_err());
     }
 }

@@ -91,6 +91,35 @@ const MIGRATIONS: &[&str] = &[
         rotation_type TEXT    NOT NULL
     );
     "#,
+    // 2: API keys (Digest hashes only), console sessions (hashed ids), idempotent creates.
+    r#"
+    CREATE TABLE api_keys (
+        public_key TEXT    PRIMARY KEY,
+        name       TEXT    NOT NULL,
+        ha1_md5    TEXT    NOT NULL,
+        ha1_sha256 TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    );
+    CREATE TABLE console_sessions (
+        id_hash    TEXT    PRIMARY KEY,
+        csrf_token TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX console_sessions_by_expiry ON console_sessions(expires_at);
+    CREATE TABLE idempotent_requests (
+        scope        TEXT    NOT NULL,
+        key          TEXT    NOT NULL,
+        fingerprint  TEXT    NOT NULL,
+        status       INTEGER NOT NULL,
+        content_type TEXT,
+        body         BLOB    NOT NULL,
+        created_at   INTEGER NOT NULL,
+        PRIMARY KEY (scope, key)
+    );
+    CREATE INDEX idempotent_requests_by_age ON idempotent_requests(created_at);
+    "#,
 ];
 
 /// First ids: 19 digits like the real service's (beyond what a JavaScript number holds exactly,

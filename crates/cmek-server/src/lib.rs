@@ -3,9 +3,12 @@
 //!
 //! Map: `config` (command line) → `serve` (start, background jobs) → `app` (state, router) →
 //! `routes::*` (one module per API area) → `store` (SQL) / `keys` (key checks) / `kms` (the
-//! KMS trait and the sandbox). Every rule itself is in `cmek-core`.
+//! KMS trait and the sandbox). `auth` authenticates every `/api/` request (HTTP Digest for API
+//! clients, sessions for the console), limits its rate and sets the security headers. Every rule
+//! itself is in `cmek-core`.
 
 pub mod app;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod console;

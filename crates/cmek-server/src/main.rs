@@ -4,14 +4,26 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The api-key commands print their answer on stdout; only problems go to the log.
+    let default_log = if matches!(cli.command, Some(Command::ApiKey(_))) { "warn" } else { "info,tower_http=warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CMEK_LOG").unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CMEK_LOG").unwrap_or_else(|_| default_log.into()))
         .with_writer(std::io::stderr)
         .init();
     let args = match cli.command {
         Some(Command::Serve(a)) => a,
+        Some(Command::ApiKey(a)) => {
+            return match cmek_server::auth::api_keys::run(&a) {
+                Ok(out) => {
+                    print!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("cmek-server: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         None => cli.serve,
     };
     let runtime = match tokio::runtime::Runtime::new() {
@@ -23,13 +35,14 @@ fn main() -> ExitCode {
     };
     let data_dir = args.data_dir.clone();
     let console = args.console_dir.join("index.html").is_file();
-    let result = runtime.block_on(cmek_server::serve::serve(args, |addr| {
+    let result = runtime.block_on(cmek_server::serve::serve(args, |addr, token| {
         // On stdout, one line each, so scripts and tests can read them.
         println!("cmek-server: listening on http://{addr}");
         println!("cmek-server: data in {}", data_dir.join("cmek.db").display());
         if console {
-            println!("cmek-server: open http://{addr}/ in a browser");
+            println!("cmek-server: open the sign-in link below in a browser (it works once; restart for a new one)");
         }
+        println!("console sign-in: http://{addr}/sign-in#token={token}");
     }));
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! The server's own OpenAPI 3.1 document, generated from the Rust types and handlers: the
 //! v1beta operations it implements and the extensions. Served at `/api/ext/v1/openapi.json`.
 
+use crate::auth::session;
 use crate::routes::{clusters, cmek, ext, projects, regions, sandbox};
 use serde_json::{Value, json};
 use utoipa::OpenApi;
@@ -9,7 +10,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "CMEK console reference server",
-        description = "TiDB Cloud API v1beta (projects, aws-cmek, clusters, provider regions) with every CMEK rule enforced, and extensions under /api/ext/v1. Every failure answers an ErrorResponse {code, message, details}.",
+        description = "TiDB Cloud API v1beta (projects, aws-cmek, clusters, provider regions) with every CMEK rule enforced, and extensions under /api/ext/v1. Every failure answers an ErrorResponse {code, message, details}. Authentication: HTTP Digest (RFC 7616, SHA-256 or MD5, qop=auth) with an API key (public key as user name, private key as password), or the console's session cookie (cmek_session) plus X-CSRF-Token and Origin on changes. At most --rate-limit-per-minute requests per minute per credential (X-Ratelimit-* headers). Creates take an optional Idempotency-Key header.",
         version = "v1-beta"
     ),
     paths(
@@ -37,6 +38,9 @@ use utoipa::OpenApi;
         sandbox::cancel_key_deletion,
         sandbox::rotate_key_on_demand,
         sandbox::set_key_rotation,
+        session::sign_in,
+        session::get_session,
+        session::sign_out,
     ),
     components(schemas(cmek_core::ErrorResponse))
 )]
@@ -55,6 +59,17 @@ pub fn document() -> Value {
         ("429", "You have exceeded the rate limit."),
         ("500", "Server error."),
     ];
+    doc["components"]["securitySchemes"] = json!({
+        "digest": { "type": "http", "scheme": "digest", "description": "API key: public key as user name, private key as password (RFC 7616, SHA-256 or MD5)." },
+        "session": { "type": "apiKey", "in": "cookie", "name": "cmek_session", "description": "The console's session (POST /api/ext/v1/session); changes also need X-CSRF-Token and this server's Origin." }
+    });
+    doc["security"] = json!([{ "digest": [] }, { "session": [] }]);
+    // Signing in needs no credentials.
+    if let Some(ops) = doc["paths"].get_mut("/api/ext/v1/session").and_then(Value::as_object_mut) {
+        for op in ops.values_mut().filter_map(Value::as_object_mut) {
+            op.insert("security".into(), json!([]));
+        }
+    }
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut().filter_map(Value::as_object_mut) {
             for op in item.values_mut().filter_map(Value::as_object_mut) {

@@ -17,6 +17,29 @@ pub enum ServeError {
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
     #[error("the server stopped: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot read the console password file {path}: {source}")]
+    PasswordFile { path: std::path::PathBuf, source: std::io::Error },
+    #[error("the console password (in {0}) is empty")]
+    EmptyPassword(String),
+}
+
+/// The console password: the first line of `--console-password-file`, else
+/// `CMEK_CONSOLE_PASSWORD`; none when neither is set.
+fn console_password(args: &ServeArgs) -> Result<Option<String>, ServeError> {
+    let (password, from) = if let Some(path) = &args.console_password_file {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ServeError::PasswordFile { path: path.clone(), source })?;
+        (text.lines().next().unwrap_or("").to_owned(), path.display().to_string())
+    } else {
+        match std::env::var("CMEK_CONSOLE_PASSWORD") {
+            Ok(p) => (p, "CMEK_CONSOLE_PASSWORD".to_owned()),
+            Err(_) => return Ok(None),
+        }
+    };
+    if password.is_empty() {
+        return Err(ServeError::EmptyPassword(from));
+    }
+    Ok(Some(password))
 }
 
 /// One pass of what time does: transitions that are due settle (every write does that first);
@@ -65,13 +88,17 @@ fn spawn_background(state: AppState) {
     }
 }
 
-/// Serves until Ctrl-C / SIGTERM. `on_ready` gets the bound address (port 0 → a free port).
-pub async fn serve(args: ServeArgs, on_ready: impl FnOnce(std::net::SocketAddr)) -> Result<(), ServeError> {
+/// Serves until Ctrl-C / SIGTERM. `on_ready` gets the bound address (port 0 → a free port) and
+/// this start's one-time console sign-in token.
+pub async fn serve(args: ServeArgs, on_ready: impl FnOnce(std::net::SocketAddr, &str)) -> Result<(), ServeError> {
+    let password = console_password(&args)?;
     let db = Db::open(&args.data_dir)?;
     let listener =
         TcpListener::bind(args.listen).await.map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(db, args);
+    let token = crate::auth::random_token();
+    let auth = crate::auth::Auth::new(&args, &token, password.as_deref());
+    let state = AppState::new(db, args, auth);
     // Finish what a previous run left mid-transition, and look again at keys that changed while
     // the server was down, before answering anything.
     for arn in tick(&state).await {
@@ -80,7 +107,7 @@ pub async fn serve(args: ServeArgs, on_ready: impl FnOnce(std::net::SocketAddr))
         }
     }
     spawn_background(state.clone());
-    on_ready(addr);
+    on_ready(addr, &token);
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }

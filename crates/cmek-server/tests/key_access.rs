@@ -1223,12 +1223,9 @@ async fn key_checks_events_and_restart() {
 
 // ------------------------------------------------------------------ 5. concurrency
 
-async fn send(client: &reqwest::Client, method: reqwest::Method, url: String, body: Value) -> (u16, Value) {
+async fn send(client: &DigestClient, method: reqwest::Method, url: String, body: Value) -> (u16, Value) {
     let r = client
-        .request(method, url)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
+        .send(method, &url, &[("content-type", "application/json")], Some(body.to_string()))
         .await
         .expect("request");
     let status = r.status().as_u16();
@@ -1247,7 +1244,7 @@ async fn concurrent_configures_leave_exactly_one_region() {
         let k = create_key(&s, &region, Some(&guide_policy(&a, &region)), false).await;
         specs.push((region, text(&k["arn"]).to_owned()));
     }
-    let client = reqwest::Client::new();
+    let client = s.client().clone();
     let url = format!("{}/api/v1beta/projects/{pid}/aws-cmek", s.base);
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(specs.len()));
     let mut tasks = Vec::new();
@@ -1290,7 +1287,7 @@ async fn concurrent_resumes_start_the_cluster_once() {
     let s = Server::start().await;
     let mut g = Guide::setup(&s, "race-resume").await;
     g.pause(&s).await;
-    let client = reqwest::Client::new();
+    let client = s.client().clone();
     let url = format!("{}{}", s.base, cluster_path(&g.pid, &g.cid));
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
     let mut tasks = Vec::new();

@@ -3,14 +3,11 @@
 //! server whose transitions never finish, to look at transitional states without racing a clock.
 #![allow(dead_code)] // each test binary uses its own part
 
-use crate::common::{Oas, Resp, Server, check, oas_path};
+use crate::common::{DigestClient, Oas, Resp, Server, check, create_api_key, oas_path, spawn_server};
 use cmek_core::policy::{PolicyRegion, default_key_policy, pretty};
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// The server's default service account (`--service-account`), which key policies must trust.
 pub const SERVICE_ACCOUNT: &str = "444455556666";
@@ -340,39 +337,18 @@ pub async fn cmek_project_with_key(
 
 /// The real binary on an existing data directory with transitions of an hour: every
 /// transitional status it starts stays put for the whole test, so it can be looked at without
-/// any timing assumption.
+/// any timing assumption. Its requests are Digest-authenticated with a key it creates.
 pub struct FrozenServer {
     child: Child,
     pub base: String,
-    client: reqwest::Client,
+    client: DigestClient,
 }
 
 impl FrozenServer {
     pub async fn start_in(data_dir: &Path) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cmek-server"));
-        cmd.args(["--listen", "127.0.0.1:0", "--transition-secs", "3600", "--key-check-secs", "0"])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--console-dir")
-            .arg(data_dir.join("no-console"))
-            .env("CMEK_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().expect("start cmek-server");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let base = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.expect("read stdout") {
-                if let Some(url) = line.strip_prefix("cmek-server: listening on ") {
-                    return url.to_owned();
-                }
-            }
-            panic!("cmek-server exited before listening");
-        })
-        .await
-        .expect("cmek-server did not start within 30 s");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, base, client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap() }
+        let key = create_api_key(data_dir, "frozen").await;
+        let (child, base, _) = spawn_server(data_dir, "3600", &[]).await;
+        Self { child, base, client: DigestClient::new(key) }
     }
 
     pub async fn kill(mut self) {
@@ -380,15 +356,12 @@ impl FrozenServer {
     }
 
     pub async fn request(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Resp {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b.to_string());
-        }
-        let res = req.send().await.expect("request");
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let text = res.text().await.expect("body");
-        Resp { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers }
+        let (headers, body): (&[(&str, &str)], _) = match body {
+            Some(b) => (&[("content-type", "application/json")], Some(b.to_string())),
+            None => (&[], None),
+        };
+        let res = self.client.send(method, &format!("{}{path}", self.base), headers, body).await.expect("request");
+        Resp::read(res).await.expect("body")
     }
 
     pub async fn get(&self, path: &str) -> Resp {
