@@ -31,44 +31,59 @@ pub fn App(#[prop(optional)] api: Option<Api>) -> impl IntoView {
     view! {
         <Router>
             <a class="skip" href="#main">"Skip to content"</a>
-            <Header/>
-            <main id="main" tabindex="-1" inert=move || ended.get()>
-                <Show when=move || show_app.get() fallback=move || match session.get() {
-                    Session::Checking => view! { <section class="page"><components::Loading label="Connecting to the server"/></section> }.into_any(),
-                    Session::Unreachable(e) => view! {
-                        <section class="page narrow">
-                            <h1>"The server cannot be reached"</h1>
-                            <p>{pages::sign_in::unreachable_message(&e)}</p>
-                            <button type="button" class="btn" on:click=|_| { let _ = web_sys::window().map(|w| w.location().reload()); }>"Try again"</button>
-                        </section>
-                    }.into_any(),
-                    _ => view! { <pages::sign_in::SignInPage/> }.into_any(),
-                }>
-                    <Routes fallback=|| view! { <pages::NotFound/> }>
-                        <Route path=path!("/") view=pages::projects::ProjectsPage/>
-                        <Route path=path!("/sign-in") view=pages::sign_in::SignInPage/>
-                        <Route path=path!("/projects/new") view=pages::projects::CreateProjectPage/>
-                        <ParentRoute path=path!("/projects/:project_id") view=pages::project::ProjectLayout>
-                            <Route path=path!("") view=pages::clusters::ClustersPage/>
-                            <Route path=path!("clusters") view=pages::clusters::ClustersPage/>
-                            <Route path=path!("clusters/new") view=pages::cluster_create::CreateClusterPage/>
-                            <Route path=path!("clusters/:cluster_id") view=pages::cluster_detail::ClusterDetailPage/>
-                            <Route path=path!("encryption") view=pages::encryption::EncryptionAccessPage/>
-                            <Route path=path!("encryption/create") view=pages::encryption::CreateKeyPage/>
-                            <Route path=path!("encryption/check") view=pages::checker::PolicyCheckerPage/>
-                            <Route path=path!("revoke") view=pages::revoke::RevokePage/>
-                            <Route path=path!("restore") view=pages::revoke::RestorePage/>
-                            <Route path=path!("events") view=pages::events::EventsPage/>
-                        </ParentRoute>
-                        <Route path=path!("/sandbox-kms") view=pages::sandbox::SandboxKmsPage/>
-                        <Route path=path!("/sandbox-kms/:key_id") view=pages::sandbox::SandboxKeyPage/>
-                    </Routes>
-                </Show>
-            </main>
+            <Show when=move || show_app.get() fallback=move || view! {
+                <header class="top"><span class="brand"><span class="brand-mark" aria-hidden="true">"◆"</span>" CMEK Console"</span></header>
+                <main id="main" tabindex="-1">
+                    {move || match session.get() {
+                        Session::Checking => view! { <section class="page"><components::Loading label="Connecting to the server"/></section> }.into_any(),
+                        Session::Unreachable(e) => view! {
+                            <section class="page narrow">
+                                <h1>"The server cannot be reached"</h1>
+                                <p>{pages::sign_in::unreachable_message(&e)}</p>
+                                <button type="button" class="btn" on:click=|_| { let _ = web_sys::window().map(|w| w.location().reload()); }>"Try again"</button>
+                            </section>
+                        }.into_any(),
+                        _ => view! { <pages::sign_in::SignInPage/> }.into_any(),
+                    }}
+                </main>
+            }>
+                <SignedInApp ended=ended/>
+            </Show>
             <Show when=move || ended.get()>
                 <pages::sign_in::SessionEnded/>
             </Show>
         </Router>
+    }
+}
+
+/// The console once it may use the API: it stays mounted while a session ends (under the
+/// sign-in), so the page and what was typed survive.
+#[component]
+fn SignedInApp(ended: Memo<bool>) -> impl IntoView {
+    state::provide_shared();
+    view! {
+        <Header/>
+        <main id="main" tabindex="-1" inert=move || ended.get()>
+            <Routes fallback=|| view! { <pages::NotFound/> }>
+                <Route path=path!("/") view=pages::projects::ProjectsPage/>
+                <Route path=path!("/sign-in") view=pages::sign_in::SignInPage/>
+                <Route path=path!("/projects/new") view=pages::projects::CreateProjectPage/>
+                <ParentRoute path=path!("/projects/:project_id") view=pages::project::ProjectLayout>
+                    <Route path=path!("") view=pages::clusters::ClustersPage/>
+                    <Route path=path!("clusters") view=pages::clusters::ClustersPage/>
+                    <Route path=path!("clusters/new") view=pages::cluster_create::CreateClusterPage/>
+                    <Route path=path!("clusters/:cluster_id") view=pages::cluster_detail::ClusterDetailPage/>
+                    <Route path=path!("encryption") view=pages::encryption::EncryptionAccessPage/>
+                    <Route path=path!("encryption/create") view=pages::encryption::CreateKeyPage/>
+                    <Route path=path!("encryption/check") view=pages::checker::PolicyCheckerPage/>
+                    <Route path=path!("revoke") view=pages::revoke::RevokePage/>
+                    <Route path=path!("restore") view=pages::revoke::RestorePage/>
+                    <Route path=path!("events") view=pages::events::EventsPage/>
+                </ParentRoute>
+                <Route path=path!("/sandbox-kms") view=pages::sandbox::SandboxKmsPage/>
+                <Route path=path!("/sandbox-kms/:key_id") view=pages::sandbox::SandboxKeyPage/>
+            </Routes>
+        </main>
     }
 }
 

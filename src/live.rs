@@ -97,6 +97,25 @@ impl<T: Clone + Send + Sync + 'static> Live<T> {
     }
 }
 
+/// Reads `resource` again by itself after a failure that may go away (network, timeout, 429,
+/// 5xx), with backoff; a rate limit waits for its reset. For reads that are not [`Live`].
+pub fn retry_on_failure<T: Send + Sync + 'static>(resource: LocalResource<Result<T, ApiError>>) {
+    let failures = StoredValue::new(0u32);
+    Effect::new(move |_| {
+        let delay = resource.with(|r| match r {
+            Some(Err(e)) => e.retry_delay(failures.get_value()),
+            _ => {
+                failures.set_value(0);
+                None
+            }
+        });
+        if let Some(d) = delay {
+            failures.update_value(|n| *n += 1);
+            let _ = set_timeout_with_handle(move || resource.refetch(), d);
+        }
+    });
+}
+
 /// Calls `tick` every [`FAST_MS`] while `busy`, every [`SLOW_MS`] otherwise, never while the
 /// tab is hidden, and once at once when it becomes visible again.
 pub fn use_poll(tick: impl Fn() + Clone + Send + Sync + 'static, busy: Signal<bool>) {

@@ -34,13 +34,16 @@ impl Session {
 }
 
 #[derive(Clone, Copy)]
+struct SessionCtx(RwSignal<Session>);
+
+#[derive(Clone, Copy)]
 struct Shared {
     info: ServerInfoResource,
     catalog: CatalogResource,
-    session: RwSignal<Session>,
 }
 
-/// Provides the client and the shared state to everything below.
+/// Provides the client and the session to everything below, and asks the server about the
+/// session (not when the page was opened from a sign-in link: that signs in at once).
 pub fn provide(api: Api) {
     provide_context(api.clone());
     let session = RwSignal::new(Session::Checking);
@@ -49,29 +52,11 @@ pub fn provide(api: Api) {
             session.set(Session::SignedOut { ended: true });
         }
     });
-    let a = api.clone();
-    let info = LocalResource::new(move || {
-        let a = a.clone();
-        async move { a.server_info().await }
-    });
-    let a = api.clone();
-    let catalog = LocalResource::new(move || {
-        let a = a.clone();
-        async move { a.provider_regions().await }
-    });
-    // Sent at once (in parallel with the session check); asked again once signed in if they
-    // were refused before.
-    Effect::new(move |_| {
-        if session.with(Session::may_use_api) {
-            if matches!(info.get_untracked(), Some(Err(_))) {
-                info.refetch();
-            }
-            if matches!(catalog.get_untracked(), Some(Err(_))) {
-                catalog.refetch();
-            }
-        }
-    });
-    provide_context(Shared { info, catalog, session });
+    provide_context(SessionCtx(session));
+    if crate::pages::sign_in::token_from_link().is_some() {
+        session.set(Session::SignedOut { ended: false });
+        return;
+    }
     leptos::task::spawn_local(async move {
         let state = match api.session().await {
             Ok(Some(s)) => {
@@ -86,12 +71,30 @@ pub fn provide(api: Api) {
     });
 }
 
+/// Provides what the pages share (server info, catalog); called once the console may use the
+/// API, so nothing is asked before signing in.
+pub fn provide_shared() {
+    let api = api();
+    let a = api.clone();
+    let info = LocalResource::new(move || {
+        let a = a.clone();
+        async move { a.server_info().await }
+    });
+    let catalog = LocalResource::new(move || {
+        let a = api.clone();
+        async move { a.provider_regions().await }
+    });
+    crate::live::retry_on_failure(info);
+    crate::live::retry_on_failure(catalog);
+    provide_context(Shared { info, catalog });
+}
+
 pub fn api() -> Api {
     expect_context::<Api>()
 }
 
 pub fn session() -> RwSignal<Session> {
-    expect_context::<Shared>().session
+    expect_context::<SessionCtx>().0
 }
 
 /// Records a new session (after signing in).

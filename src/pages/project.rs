@@ -63,6 +63,8 @@ pub fn ProjectLayout() -> impl IntoView {
         let (api, id) = (api.clone(), id.get());
         async move { api.list_aws_cmek(&id).await }
     });
+    crate::live::retry_on_failure(project);
+    crate::live::retry_on_failure(keys);
     let ctx = ProjectCtx { id, project, keys };
     provide_context(ctx);
     let tab = move |rest: &'static str, label: &'static str| {

@@ -21,6 +21,7 @@ pub fn ProjectsPage() -> impl IntoView {
         let (api, p) = (api.clone(), page.get());
         async move { api.list_projects(p, PAGE_SIZE).await }
     });
+    crate::live::retry_on_failure(projects);
     let navigate = use_navigate();
     let to_page = Callback::new(move |p: i64| navigate(&format!("/?page={p}"), Default::default()));
     view! {

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 /// The token in `#token=…`, if the page was opened from the sign-in link.
-fn token_from_link() -> Option<String> {
+pub(crate) fn token_from_link() -> Option<String> {
     let hash = web_sys::window()?.location().hash().ok()?;
     hash.trim_start_matches('#')
         .split('&')
