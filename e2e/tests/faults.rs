@@ -1,0 +1,290 @@
+//! Faults between the browser and the server: a proxy in front of the real server answers 500s
+//! and 429s, delays answers past the console's timeout, and drops connections (once even after
+//! the server did the work). The console must say so in words, keep every input, retry reads by
+//! itself, and never create anything twice.
+#![cfg(not(target_arch = "wasm32"))]
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use cmek_e2e::{Browser, Page, Server, Setup};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the proxy does to a matching request, once per rule use.
+#[derive(Clone, Debug)]
+enum Fault {
+    /// Answer this status and ErrorResponse body without asking the server.
+    Status(u16, Value),
+    /// A 429 as the real API sends it, resetting in `secs`.
+    RateLimited(u64),
+    /// Forward, but only after this long (past the console's timeout).
+    Delay(Duration),
+    /// Break the connection in the middle of the answer; the server never sees the request.
+    Drop,
+    /// Forward to the server, then break the connection: the work is done, the answer lost.
+    ForwardThenDrop,
+}
+
+struct Rule {
+    method: &'static str,
+    path_prefix: String,
+    fault: Fault,
+    times: usize,
+}
+
+#[derive(Clone)]
+struct Proxy {
+    upstream: String,
+    http: reqwest::Client,
+    rules: Arc<Mutex<Vec<Rule>>>,
+    /// Requests that met a fault.
+    hits: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proxy {
+    fn fault(&self, method: &'static str, path_prefix: &str, fault: Fault, times: usize) {
+        self.rules.lock().unwrap().push(Rule { method, path_prefix: path_prefix.to_owned(), fault, times });
+    }
+
+    fn take(&self, method: &str, path: &str) -> Option<Fault> {
+        let mut rules = self.rules.lock().unwrap();
+        let rule = rules.iter_mut().find(|r| r.times > 0 && r.method == method && path.starts_with(&r.path_prefix))?;
+        rule.times -= 1;
+        self.hits.lock().unwrap().push(format!("{method} {path}: {:?}", rule.fault));
+        Some(rule.fault.clone())
+    }
+
+    fn hits(&self) -> Vec<String> {
+        self.hits.lock().unwrap().clone()
+    }
+}
+
+/// An answer whose body breaks off after its first byte: the connection fails mid-answer.
+/// (A connection closed before any answer would be retried by Chromium itself, unseen; the
+/// pause makes sure the status line and the first byte are on the wire before the break.)
+fn broken_answer() -> Response {
+    use futures_util::StreamExt;
+    let first = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"{"))]);
+    let then_break = futures_util::stream::once(async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Err(std::io::Error::other("connection broken by the fault proxy"))
+    });
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(Body::from_stream(first.chain(then_break)))
+        .expect("a response")
+}
+
+async fn forward(p: &Proxy, method: reqwest::Method, path: &str, headers: HeaderMap, body: Bytes) -> Response {
+    let mut req = p.http.request(method, format!("{}{path}", p.upstream)).body(body);
+    for (name, value) in &headers {
+        // Plain bodies, so index.html can be rewritten; the rest passes as it is (Host and
+        // Origin included, so the server sees the browser's own origin).
+        if name != "accept-encoding" && name != "content-length" {
+            req = req.header(name, value);
+        }
+    }
+    let res = req.send().await.expect("the server answers the proxy");
+    let status = res.status();
+    let mut out = Response::builder().status(status.as_u16());
+    for (name, value) in res.headers() {
+        if name != "content-length" && name != "transfer-encoding" {
+            out = out.header(name, value);
+        }
+    }
+    let html =
+        res.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"));
+    let mut bytes = res.bytes().await.expect("the server's body").to_vec();
+    if html {
+        // The console gives up on a request after 2 s here, so a delay can pass its timeout.
+        let text = String::from_utf8_lossy(&bytes)
+            .replace(
+                r#"<meta name="cmek-api-timeout-secs" content="" />"#,
+                r#"<meta name="cmek-api-timeout-secs" content="2" />"#,
+            )
+            .replace(
+                r#"<meta name="cmek-api-timeout-secs" content="">"#,
+                r#"<meta name="cmek-api-timeout-secs" content="2">"#,
+            );
+        assert!(
+            text.contains(r#"cmek-api-timeout-secs" content="2""#) || !text.contains("cmek-api-timeout-secs"),
+            "index.html's timeout was set"
+        );
+        bytes = text.into_bytes();
+    }
+    out.body(Body::from(bytes)).expect("a response")
+}
+
+async fn handle(State(p): State<Proxy>, req: Request) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_else(|| "/".into());
+    let headers = req.headers().clone();
+    let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap_or_default();
+    let m = reqwest::Method::from_bytes(method.as_str().as_bytes()).expect("method");
+    match p.take(method.as_str(), &path) {
+        None => forward(&p, m, &path, headers, body).await,
+        Some(Fault::Status(status, body)) => Response::builder()
+            .status(StatusCode::from_u16(status).unwrap())
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+        Some(Fault::RateLimited(secs)) => {
+            let mut r = Response::builder().status(429).header("content-type", "application/json");
+            let h = r.headers_mut().unwrap();
+            h.insert("x-ratelimit-limit-minute", HeaderValue::from_static("100"));
+            h.insert("x-ratelimit-remaining-minute", HeaderValue::from_static("0"));
+            h.insert("x-ratelimit-reset", HeaderValue::from_str(&secs.to_string()).unwrap());
+            let body = json!({"code": 49900007, "message": "The request exceeded the limit of 100 times per apikey per minute.", "details": []});
+            r.body(Body::from(body.to_string())).unwrap()
+        }
+        Some(Fault::Delay(d)) => {
+            tokio::time::sleep(d).await;
+            forward(&p, m, &path, headers, body).await
+        }
+        Some(Fault::Drop) => broken_answer(),
+        Some(Fault::ForwardThenDrop) => {
+            let _ = forward(&p, m, &path, headers, body).await;
+            broken_answer()
+        }
+    }
+}
+
+/// A proxy on a free loopback port in front of `server`.
+async fn proxy(server: &Server) -> (Proxy, String) {
+    let p = Proxy {
+        upstream: server.url.clone(),
+        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        rules: Arc::default(),
+        hits: Arc::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(handle).with_state(p.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (p, url)
+}
+
+async fn setup_page(server: &Server, browser: &Browser) -> Page {
+    let page = browser.session().await;
+    page.sign_in(server).await;
+    page
+}
+
+fn names(v: &Value) -> Vec<String> {
+    v["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn reads_that_fail_say_so_and_recover_by_themselves() {
+    let Some(setup) = Setup::find() else { return };
+    let server = Server::start(&setup, &[]).await;
+    let pid = server.api("POST", "/api/v1beta/projects", Some(json!({"name": "faulty"}))).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (proxy, url) = proxy(&server).await;
+    let browser = Browser::start(&setup).await;
+    let page = setup_page(&server, &browser).await;
+
+    // A server error: said in words, then retried by itself.
+    let boom = json!({"code": 49990001, "message": "storage failed on the server", "details": []});
+    proxy.fault("GET", "/api/v1beta/projects?", Fault::Status(500, boom), 1);
+    page.goto(&url).await;
+    page.wait_text("storage failed on the server").await;
+    page.screenshot("fault-500").await;
+    page.find(&format!("tr[data-project-id='{pid}']")).await;
+
+    // A rate limit: says so, waits for the reset, then recovers.
+    let clusters = format!("/api/v1beta/projects/{pid}/clusters?");
+    proxy.fault("GET", &clusters, Fault::RateLimited(2), 1);
+    page.goto(&format!("{url}/projects/{pid}/clusters")).await;
+    page.wait_text("exceeded the limit").await;
+    page.wait_text("Trying again in 2 s").await;
+    page.screenshot("fault-429").await;
+    page.wait_text("No clusters in this project yet").await;
+
+    // An answer later than the console's timeout (2 s here).
+    proxy.fault("GET", &clusters, Fault::Delay(Duration::from_secs(4)), 1);
+    page.goto(&format!("{url}/projects/{pid}/clusters")).await;
+    page.wait_text("did not answer within 2 seconds").await;
+    page.screenshot("fault-timeout").await;
+    page.wait_text("No clusters in this project yet").await;
+
+    // A connection that breaks mid-answer.
+    proxy.fault("GET", &clusters, Fault::Drop, 1);
+    page.goto(&format!("{url}/projects/{pid}/clusters")).await;
+    page.wait_text("could not be reached").await;
+    page.wait_text("No clusters in this project yet").await;
+    assert_eq!(proxy.hits().len(), 4, "{:?}", proxy.hits());
+    page.close().await;
+    browser.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn creates_keep_their_input_and_never_happen_twice() {
+    let Some(setup) = Setup::find() else { return };
+    let server = Server::start(&setup, &[]).await;
+    let (proxy, url) = proxy(&server).await;
+    let browser = Browser::start(&setup).await;
+    let page = setup_page(&server, &browser).await;
+
+    // The server creates the project, but its answer is lost on the way back.
+    proxy.fault("POST", "/api/v1beta/projects", Fault::ForwardThenDrop, 1);
+    page.goto(&format!("{url}/projects/new")).await;
+    page.find("#project-name").await.send_keys("payments-eu").await.unwrap();
+    page.find("#project-cmek").await.click().await.unwrap(); // without CMEK: clusters go anywhere
+    page.find("#create-project").await.click().await.unwrap();
+    page.wait_text("Creating the project failed").await;
+    page.wait_text("could not be reached").await;
+    page.screenshot("fault-create-lost-answer").await;
+    let typed = page.js("return document.getElementById('project-name').value").await;
+    assert_eq!(typed, "payments-eu", "the typed name is kept");
+    // A double click on the retry: one request at a time, and the same submission.
+    let create = page.find("#create-project").await;
+    create.click().await.unwrap();
+    let _ = create.click().await;
+    page.wait_text("No clusters in this project yet").await;
+    let projects = server.api("GET", "/api/v1beta/projects?page=1&page_size=100", None).await;
+    assert_eq!(
+        names(&projects).iter().filter(|n| *n == "payments-eu").count(),
+        1,
+        "created once: {:?}",
+        names(&projects)
+    );
+    assert_eq!(
+        proxy.hits().iter().filter(|h| h.starts_with("POST /api/v1beta/projects")).count(),
+        1,
+        "{:?}",
+        proxy.hits()
+    );
+
+    // A cluster whose first create meets a server error keeps the whole form.
+    let pid = projects["items"].as_array().unwrap().iter().find(|p| p["name"] == "payments-eu").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let boom = json!({"code": 49990001, "message": "storage failed on the server", "details": []});
+    let path = format!("/api/v1beta/projects/{pid}/clusters");
+    proxy.fault("POST", &path, Fault::Status(500, boom), 1);
+    page.goto(&format!("{url}/projects/{pid}/clusters/new")).await;
+    page.find("#cluster-name").await.send_keys("orders-1").await.unwrap();
+    page.find("#cluster-password").await.send_keys("a-long-password").await.unwrap();
+    page.find("#create-cluster-submit").await.click().await.unwrap();
+    page.wait_text("storage failed on the server").await;
+    let kept = page
+        .js("return [document.getElementById('cluster-name').value, document.getElementById('cluster-password').value]")
+        .await;
+    assert_eq!(kept, json!(["orders-1", "a-long-password"]), "nothing typed is lost");
+    page.find("#create-cluster-submit").await.click().await.unwrap();
+    page.find("#cluster-status").await;
+    let clusters = server.api("GET", &format!("{path}?page=1&page_size=100"), None).await;
+    assert_eq!(names(&clusters), vec!["orders-1".to_owned()], "exactly one cluster");
+    page.close().await;
+    browser.stop().await;
+    server.stop().await;
+}
