@@ -178,7 +178,8 @@ async fn create_cluster_in_console(page: &Page, setup: &Setup, name: &str, shot:
     type_into(page, "#cluster-name", name).await;
     type_into(page, "#cluster-password", "Sup3r-secret-pw").await;
     if let Some(s) = shot {
-        record(page, setup, s).await;
+        // The tier, cloud and region fields are what the state is about (locked or free).
+        record_at(page, setup, s, "#cluster-tier").await;
     }
     click(page, "#create-cluster-submit").await;
     wait_js(page, "the new cluster's page", "/\\/clusters\\/\\d+$/.test(location.pathname)").await;

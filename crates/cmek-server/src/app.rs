@@ -31,6 +31,7 @@ pub struct Inner {
     pub durations: Durations,
     pub args: ServeArgs,
     pub auth: Auth,
+    pub cluster_lists: crate::list_cache::ListCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -52,7 +53,16 @@ impl AppState {
         let sandbox = Arc::new(SandboxKms::new(Arc::clone(&db), sandbox_account));
         let keys = KeyService::new(sandbox.clone(), Arc::clone(&db), args.service_account.0.clone());
         let ms = (args.transition_secs * 1000.0).round() as i64;
-        Self(Arc::new(Inner { db, catalog: catalog(), keys, sandbox, durations: Durations::uniform(ms), args, auth }))
+        Self(Arc::new(Inner {
+            db,
+            catalog: catalog(),
+            keys,
+            sandbox,
+            durations: Durations::uniform(ms),
+            args,
+            auth,
+            cluster_lists: Default::default(),
+        }))
     }
 
     /// The AWS regions Dedicated clusters run in: where a CMEK key may be configured.

@@ -137,6 +137,9 @@ pub struct Db {
     writer: Mutex<Connection>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     before_write: std::sync::OnceLock<BeforeWrite>,
+    /// Bumped after every write transaction that changed rows: what was read at generation g is still what the
+    /// database holds while the generation is g (see [`crate::list_cache`]).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -179,13 +182,24 @@ impl Db {
             .min_idle(Some(1))
             .build(manager)
             .map_err(|source| OpenError::Pool { path: path.clone(), source })?;
-        Ok(Arc::new(Self { path, writer: Mutex::new(writer), readers, before_write: Default::default() }))
+        Ok(Arc::new(Self {
+            path,
+            writer: Mutex::new(writer),
+            readers,
+            before_write: Default::default(),
+            generation: Default::default(),
+        }))
     }
 
     /// Sets what every write transaction does first. The server settles cluster transitions
     /// that are due there, so what a write records always comes after what time already did.
     pub fn set_before_write(&self, f: BeforeWrite) {
         let _ = self.before_write.set(f);
+    }
+
+    /// The write generation; read it *before* reading the data it vouches for.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn path(&self) -> &Path {
@@ -225,11 +239,19 @@ impl Db {
         // back, so the connection is still sound.
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let before = tx.total_changes();
         if let Some(first) = self.before_write.get() {
             first(&tx)?;
         }
         let out = f(&tx)?;
+        let changed = tx.total_changes() != before;
         tx.commit()?;
+        // Bumped after the commit, and only when rows changed (the background tick writes
+        // nothing most seconds): a reader that took the old generation may have read either
+        // state, and whatever it caches is stale at once.
+        if changed {
+            self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
         Ok(out)
     }
 }

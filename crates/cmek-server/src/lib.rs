@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod keys;
 pub mod kms;
+pub mod list_cache;
 pub mod openapi;
 pub mod routes;
 pub mod serve;

@@ -660,6 +660,68 @@ async fn clusters_are_listed_page_by_page() {
     }
 }
 
+/// The list is answered from a cache while nothing changed (crates/cmek-server/src/list_cache.rs):
+/// a transition that comes due while nobody writes, and every write, show in the very next list.
+#[tokio::test]
+async fn the_clusters_list_follows_time_and_writes() {
+    let oas = Oas::load();
+    let dir = tempfile::tempdir().unwrap();
+    let f = FrozenServer::with_transitions(dir.path(), "4").await;
+    let r = f.post(&projects(), json!({"name": "cached", "aws_cmek_enabled": false})).await;
+    let pid = ok(&oas, "CreateProject", &r)["id"].as_str().unwrap().to_owned();
+    let list = |page_size: u32| {
+        let (f, oas, pid) = (&f, &oas, pid.clone());
+        async move {
+            let r = f.get(&format!("{}?page_size={page_size}", clusters(&pid))).await;
+            ok(oas, "ListClustersOfProject", &r).clone()
+        }
+    };
+    let statuses =
+        |l: &Value| -> Vec<String> { l["items"].as_array().unwrap().iter().map(|c| status_of(c).to_owned()).collect() };
+    assert_eq!(list(10).await["total"], 0);
+
+    // A write: the empty answer is not served again.
+    let r = f.post(&clusters(&pid), dedicated("cached-1", "us-west-2")).await;
+    let cid = ok(&oas, "CreateCluster", &r)["id"].as_str().unwrap().to_owned();
+    let first = list(10).await;
+    assert_eq!((first["total"].clone(), statuses(&first)), (json!(1), vec!["CREATING".to_owned()]));
+    assert_eq!(list(10).await, first, "asked again, the same answer");
+
+    // Time alone: the list never lags behind GetCluster (which reads the row afresh), not even
+    // in the second before the server's background tick records the finished transition.
+    let mut seen = Vec::new();
+    for _ in 0..600 {
+        let one = f.get(&cluster(&pid, &cid)).await;
+        let one = ok(&oas, "GetCluster", &one).clone();
+        let l = list(10).await;
+        let s = statuses(&l);
+        if seen.last() != Some(&s) {
+            seen.push(s.clone());
+        }
+        if status_of(&one) == "AVAILABLE" {
+            assert_eq!(&l["items"][0], &one, "the list, asked after GetCluster, agrees with it");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, [["CREATING"], ["AVAILABLE"]], "statuses the list went through");
+
+    // Writes: pause, another cluster, a delete — each shows in the next list, whatever the page size.
+    let r = f.patch(&cluster(&pid, &cid), json!({"config": {"paused": true}})).await;
+    ok(&oas, "UpdateCluster", &r);
+    assert_eq!(statuses(&list(10).await), ["PAUSING"]);
+    assert_eq!(statuses(&list(1).await), ["PAUSING"]);
+    let r = f.post(&clusters(&pid), dedicated("cached-2", "us-west-2")).await;
+    let second = ok(&oas, "CreateCluster", &r)["id"].as_str().unwrap().to_owned();
+    assert_eq!(list(10).await["total"], 2);
+    assert_eq!(list(1).await["total"], 2);
+    let r = f.delete(&cluster(&pid, &cid)).await;
+    ok(&oas, "DeleteCluster", &r);
+    let after = list(10).await;
+    assert_eq!((after["total"].clone(), after["items"][0]["id"].clone()), (json!(1), json!(second)));
+    f.kill().await;
+}
+
 // ------------------------------------------------------------------ update
 
 #[tokio::test]

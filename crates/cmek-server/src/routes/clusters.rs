@@ -9,7 +9,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, JsonBody, PageQuery, parse_id};
 use crate::keys::refusal;
 use crate::store::{self, ClusterRow, NewCluster, NewEvent};
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use cmek_core::api::{
@@ -90,16 +93,30 @@ pub async fn list_clusters(
     State(s): State<AppState>,
     ApiPath(raw): ApiPath<String>,
     PageQuery(page): PageQuery,
-) -> ApiResult<Json<ListClustersResp>> {
+) -> ApiResult<Response> {
     let pid = project_id(&raw)?;
+    let key = (pid, page.page, page.page_size);
+    // Read before the data: a write that lands meanwhile makes what is cached stale at once.
+    let generation = s.db.generation();
+    let now = now_ms();
+    if let Some(body) = s.cluster_lists.get(key, generation, now) {
+        return Ok(json_response(body));
+    }
     let (rows, total) =
         s.db.read(move |c| {
             store::require_project(c, pid)?;
             Ok(store::list_clusters(c, pid, page)?)
         })
         .await?;
-    let now = now_ms();
-    Ok(Json(ListClustersResp { items: rows.iter().map(|r| r.to_item(now)).collect(), total }))
+    let valid_until = rows.iter().filter_map(|r| r.lifecycle.settles.map(|(_, at)| at)).filter(|&at| at > now).min();
+    let resp = ListClustersResp { items: rows.iter().map(|r| r.to_item(now)).collect(), total };
+    let body = Bytes::from(serde_json::to_vec(&resp).map_err(|e| ApiError::internal("writing the clusters list", e))?);
+    s.cluster_lists.put(key, generation, valid_until.unwrap_or(i64::MAX), body.clone());
+    Ok(json_response(body))
+}
+
+fn json_response(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
 
 /// Create a cluster. In a CMEK project: DEDICATED on AWS in the key's region, after the key is

@@ -346,8 +346,14 @@ pub struct FrozenServer {
 
 impl FrozenServer {
     pub async fn start_in(data_dir: &Path) -> Self {
+        Self::with_transitions(data_dir, "3600").await
+    }
+
+    /// A server whose transitions take `transition_secs`: long enough to be seen, short enough
+    /// to wait for.
+    pub async fn with_transitions(data_dir: &Path, transition_secs: &str) -> Self {
         let key = create_api_key(data_dir, "frozen").await;
-        let (child, base, _) = spawn_server(data_dir, "3600", &[]).await;
+        let (child, base, _) = spawn_server(data_dir, transition_secs, &[]).await;
         Self { child, base, client: DigestClient::new(key) }
     }
 
