@@ -165,6 +165,30 @@ async fn cmek_project_with_a_key_enables_create_cluster() {
     m.wait_for("#locked-fields").await;
 }
 
+/// The clusters are asked for together with the project, not after it (v1beta has no "get
+/// project": the project is found in the list), and shown only once the project is known.
+#[wasm_bindgen_test]
+async fn the_clusters_request_goes_out_while_the_project_is_still_loading() {
+    let fake = fake();
+    with_keys(&fake, CMEK_PROJECT, &[("us-west-2", &key_arn("us-west-2"))]);
+    let project_list = fake.hold("GET", "/api/v1beta/projects");
+    let m = mount_at(&clusters(CMEK_PROJECT), fake);
+    let clusters_path = Api::clusters_path(CMEK_PROJECT);
+    wait_until("the clusters request", || m.fake.requests().iter().any(|r| r.path.starts_with(&clusters_path))).await;
+    assert!(m.text().contains("Loading the project"), "{}", m.text());
+    let page = m.wait_for(".project-page").await;
+    assert!(page.has_attribute("hidden"), "nothing of the page shows before its project: {}", page.outer_html());
+    m.wait_for(".empty").await;
+    assert!(!is_visible(&m.query(".empty").unwrap()), "the empty list stays hidden");
+
+    project_list.release();
+    wait_until("the project is shown", || m.query(".project-page:not([hidden])").is_some()).await;
+    assert!(is_visible(&m.query(".empty").unwrap()));
+    assert!(!m.text().contains("Loading the project"), "{}", m.text());
+    let lists = m.fake.requests().iter().filter(|r| r.path.starts_with(&clusters_path)).count();
+    assert_eq!(lists, 1, "the page was not mounted again when the project arrived");
+}
+
 #[wasm_bindgen_test]
 async fn plain_project_offers_tier_provider_and_region_from_the_catalog() {
     let m = create_form(PLAIN_PROJECT, fake()).await;

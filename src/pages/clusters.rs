@@ -48,7 +48,8 @@ pub fn ClustersPage() -> impl IntoView {
             .map(|k| format!("Clusters of this project run in {} and encrypt with the project's key there.", k.region))
     };
     Effect::new(move |_| {
-        if live.loaded() {
+        // Only once the page is shown: it mounts hidden while the project loads.
+        if live.loaded() && ctx.loaded().is_some() {
             request_animation_frame(mark_interactive);
         }
     });

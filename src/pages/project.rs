@@ -70,6 +70,12 @@ pub fn ProjectLayout() -> impl IntoView {
     let tab = move |rest: &'static str, label: &'static str| {
         view! { <A href=move || ctx.path(rest)>{label}</A> }
     };
+    // The page below mounts at once, hidden until the project is found, so its own requests
+    // (the clusters, a cluster, the events) go out together with the project lookup instead of
+    // after it (docs/performance.md, load → interactive). It is never re-mounted by a refetch of
+    // the project, and is dropped when there is no such project.
+    let found = move || ctx.loaded().is_some();
+    let missing = move || matches!(project.get(), Some(Ok(None)));
     view! {
         <section class="page">
             {move || match project.get() {
@@ -93,9 +99,13 @@ pub fn ProjectLayout() -> impl IntoView {
                         {p.aws_cmek_enabled.then(|| tab("revoke", "Revoke / restore"))}
                         {tab("events", "Events")}
                     </nav>
-                    <Outlet/>
                 }.into_any(),
             }}
+            <Show when=move || !missing()>
+                <div class="project-page" hidden=move || !found()>
+                    <Outlet/>
+                </div>
+            </Show>
         </section>
     }
 }
