@@ -7,6 +7,8 @@ use send_wrapper::SendWrapper;
 use std::sync::{Arc, Mutex};
 
 type Handler = Box<dyn Fn(&HttpRequest) -> Option<(u16, String)> + Send + Sync>;
+/// (method, path without the query, the gate its answers wait for).
+type Held = (&'static str, String, Gate);
 
 /// Routes by exact method and path (without the query), first match wins; unmatched requests
 /// answer 404 with an `ErrorResponse`, as a plain v1beta server would for an extension.
@@ -14,7 +16,7 @@ type Handler = Box<dyn Fn(&HttpRequest) -> Option<(u16, String)> + Send + Sync>;
 pub struct FakeTransport {
     handlers: Arc<Mutex<Vec<Handler>>>,
     log: Arc<Mutex<Vec<HttpRequest>>>,
-    held: Arc<Mutex<Vec<(&'static str, String, Gate)>>>,
+    held: Arc<Mutex<Vec<Held>>>,
 }
 
 /// Answers held back until [`Gate::release`] (see [`FakeTransport::hold`]).

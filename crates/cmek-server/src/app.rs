@@ -106,7 +106,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_auth))
         .merge(session)
-        .layer(DefaultBodyLimit::max(crate::extract::MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(crate::extract::READ_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     Router::new()
         .merge(api)

@@ -12,6 +12,11 @@ use serde::de::DeserializeOwned;
 /// The largest body any endpoint takes (a key policy is at most 32 KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// How much of a body is read before answering, even one that is refused for its size: a
+/// server that answers while the client is still sending closes the connection under it, and
+/// the client sees a reset instead of the refusal. Past this, the connection is cut.
+pub const READ_BODY_BYTES: usize = 1024 * 1024;
+
 /// A JSON body, refused with the path of the offending field when it does not fit `T`.
 pub struct JsonBody<T>(pub T);
 
@@ -36,13 +41,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {MAX_BODY_BYTES} bytes"))
+                too_large()
             } else {
                 ApiError::new(ErrorCode::MalformedJson, format!("the body could not be read: {e}"))
             }
         })?;
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {MAX_BODY_BYTES} bytes"))
 }
 
 /// Parses `bytes` as `T`, mapping serde's errors to the field they are about.

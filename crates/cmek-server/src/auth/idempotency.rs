@@ -6,7 +6,7 @@
 
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::extract::MAX_BODY_BYTES;
+use crate::extract::{MAX_BODY_BYTES, READ_BODY_BYTES};
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
@@ -142,9 +142,10 @@ fn replay(s: Stored) -> Response {
 /// Runs a create that carries `Idempotency-Key: key` for the credential `scope`.
 pub async fn run(db: Arc<Db>, in_flight: InFlight, scope: String, key: String, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => {
+    // Read to the end (up to READ_BODY_BYTES) even when too large, as `JsonBody` does.
+    let bytes: Bytes = match axum::body::to_bytes(body, READ_BODY_BYTES).await {
+        Ok(b) if b.len() <= MAX_BODY_BYTES => b,
+        _ => {
             return ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 format!("the body is larger than {MAX_BODY_BYTES} bytes"),
