@@ -137,8 +137,8 @@ pub struct Db {
     writer: Mutex<Connection>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     before_write: std::sync::OnceLock<BeforeWrite>,
-    /// Bumped after every write transaction that changed rows: what was read at generation g is still what the
-    /// database holds while the generation is g (see [`crate::list_cache`]).
+    /// Bumped after every write transaction that changed rows: what was read at generation g is
+    /// still what the database holds while the generation is g (see [`crate::list_cache`]).
     generation: std::sync::atomic::AtomicU64,
 }
 
