@@ -13,9 +13,9 @@ use std::sync::Mutex;
 /// (project id, page, page size).
 pub type ListKey = (u64, i64, i64);
 
-/// Enough for every page a few consoles poll; past it the cache starts over rather than
-/// tracking use (a miss costs one read).
-const MAX_ENTRIES: usize = 1024;
+/// Enough for every page a few consoles poll (a page of 100 clusters is ≈150 KB); past it the
+/// cache drops what is stale, then starts over rather than tracking use (a miss costs one read).
+const MAX_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Clone)]
 struct Entry {
@@ -28,7 +28,14 @@ struct Entry {
 
 #[derive(Default)]
 pub struct ListCache {
-    entries: Mutex<HashMap<ListKey, Entry>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<ListKey, Entry>,
+    /// The bodies' bytes in `map`.
+    bytes: usize,
 }
 
 impl ListCache {
@@ -36,19 +43,29 @@ impl ListCache {
     /// changes by itself.
     pub fn get(&self, key: ListKey, generation: u64, now_ms: i64) -> Option<Bytes> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let e = entries.get(&key)?;
+        let e = entries.map.get(&key)?;
         (e.generation == generation && now_ms < e.valid_until_ms).then(|| e.body.clone())
     }
 
     pub fn put(&self, key: ListKey, generation: u64, valid_until_ms: i64, body: Bytes) {
+        if body.len() > MAX_BYTES {
+            return;
+        }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= MAX_ENTRIES && !entries.contains_key(&key) {
-            entries.retain(|_, e| e.generation == generation);
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
+        let e = &mut *entries;
+        if let Some(old) = e.map.remove(&key) {
+            e.bytes -= old.body.len();
+        }
+        if e.bytes + body.len() > MAX_BYTES {
+            e.map.retain(|_, x| x.generation == generation);
+            e.bytes = e.map.values().map(|x| x.body.len()).sum();
+            if e.bytes + body.len() > MAX_BYTES {
+                e.map.clear();
+                e.bytes = 0;
             }
         }
-        entries.insert(key, Entry { generation, valid_until_ms, body });
+        e.bytes += body.len();
+        e.map.insert(key, Entry { generation, valid_until_ms, body });
     }
 }
 
@@ -68,20 +85,34 @@ mod tests {
     }
 
     #[test]
-    fn a_full_cache_drops_stale_entries_first_and_never_grows_past_its_bound() {
+    fn a_full_cache_drops_stale_entries_first_and_never_holds_more_than_its_bytes() {
         let cache = ListCache::default();
-        for i in 0..MAX_ENTRIES as u64 {
-            cache.put((i, 1, 10), 1, i64::MAX, Bytes::new());
+        let page = |n: usize| Bytes::from(vec![b' '; n]);
+        let quarter = MAX_BYTES / 4;
+        for i in 0..3 {
+            cache.put((i, 1, 100), 1, i64::MAX, page(quarter));
         }
-        cache.put((0, 1, 10), 2, i64::MAX, Bytes::new());
-        cache.put((u64::MAX, 1, 10), 2, i64::MAX, Bytes::new());
-        let entries = cache.entries.lock().unwrap();
-        assert_eq!(entries.len(), 2, "only the generation-2 entries survive");
-        drop(entries);
-        assert!(cache.get((u64::MAX, 1, 10), 2, 0).is_some());
-        for i in 0..=MAX_ENTRIES as u64 {
-            cache.put((i, 2, 10), 2, i64::MAX, Bytes::new());
-        }
-        assert!(cache.entries.lock().unwrap().len() <= MAX_ENTRIES);
+        // Replacing an entry counts its bytes once.
+        cache.put((0, 1, 100), 2, i64::MAX, page(quarter));
+        assert_eq!(cache.entries.lock().unwrap().bytes, 3 * quarter);
+        // No room for two more quarters: the generation-1 entries go, the fresh one stays.
+        cache.put((9, 1, 100), 2, i64::MAX, page(quarter));
+        cache.put((10, 1, 100), 2, i64::MAX, page(quarter));
+        let e = cache.entries.lock().unwrap();
+        let mut keys: Vec<u64> = e.map.keys().map(|k| k.0).collect();
+        keys.sort();
+        assert_eq!(keys, [0, 9, 10]);
+        assert_eq!(e.bytes, 3 * quarter);
+        drop(e);
+        // Nothing stale left to drop: it starts over rather than growing.
+        cache.put((11, 1, 100), 2, i64::MAX, page(quarter));
+        cache.put((12, 1, 100), 2, i64::MAX, page(quarter));
+        let e = cache.entries.lock().unwrap();
+        assert!(e.bytes <= MAX_BYTES, "{} bytes held", e.bytes);
+        assert!(e.map.contains_key(&(12, 1, 100)));
+        drop(e);
+        // A body larger than the whole cache is not kept.
+        cache.put((13, 1, 100), 2, i64::MAX, page(MAX_BYTES + 1));
+        assert!(cache.get((13, 1, 100), 2, 0).is_none());
     }
 }
