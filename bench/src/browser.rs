@@ -2,80 +2,42 @@
 //! memory figures need (`--enable-precise-memory-info`, `--js-flags=--expose-gc`). Sessions are
 //! the harness's `Page`, so its helpers (and `Page::sign_in`) apply.
 
-use cmek_e2e::{Page, Setup};
-use fantoccini::ClientBuilder;
+use cmek_e2e::{Browser, Page, Setup};
 use fantoccini::wd::TimeoutConfiguration;
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::process::{Child, Command};
 
-pub struct Chrome {
-    driver: Child,
-    port: u16,
-    chromium: PathBuf,
-    profiles: tempfile::TempDir,
-}
+/// What the memory figures need, on top of the harness's flags.
+const BENCH_ARGS: &[&str] = &[
+    "--enable-precise-memory-info",
+    "--js-flags=--expose-gc",
+    // A page left for the next run must not stay alive in the back/forward cache (it would
+    // count in the next page's heap).
+    "--disable-features=BackForwardCache",
+];
+
+pub struct Chrome(Browser);
 
 impl Chrome {
     pub async fn start(setup: &Setup) -> Self {
-        let port = {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            l.local_addr().expect("addr").port()
-        };
-        let driver = Command::new(&setup.chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start chromedriver");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Self { driver, port, chromium: setup.chromium.clone(), profiles: tempfile::tempdir().expect("temp dir") }
+        Self(Browser::start(setup).await)
     }
 
     /// A fresh browser with its own new profile (so an empty cache) at 1280×900.
     pub async fn session(&self) -> Page {
-        let profile = tempfile::tempdir_in(self.profiles.path()).expect("profile dir").keep();
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": self.chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--window-size=1280,900", format!("--user-data-dir={}", profile.display()),
-                    "--enable-precise-memory-info", "--js-flags=--expose-gc",
-                    // A page left for the next run must not stay alive in the back/forward cache
-                    // (it would count in the next page's heap).
-                    "--disable-features=BackForwardCache",
-                ]
-            }),
-        );
-        caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .expect("a chromedriver session");
+        let page = self.0.session_with(BENCH_ARGS).await;
+        // A 10,000-row render takes longer than a test's page would.
         let timeouts = TimeoutConfiguration::new(
             Some(Duration::from_secs(180)),
             Some(Duration::from_secs(60)),
             Some(Duration::ZERO),
         );
-        client.update_timeouts(timeouts).await.expect("set the timeouts");
-        Page { client }
+        page.client.update_timeouts(timeouts).await.expect("set the timeouts");
+        page
     }
 
-    pub async fn stop(mut self) {
-        let _ = self.driver.kill().await;
+    pub async fn stop(self) {
+        self.0.stop().await;
     }
 }
 

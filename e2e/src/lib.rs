@@ -335,17 +335,35 @@ impl Browser {
 
     /// A fresh browser (own profile) at 1280×900.
     pub async fn session(&self) -> Page {
+        self.session_with(&[]).await
+    }
+
+    /// [`Browser::session`] with more Chromium flags (the benchmark's memory figures need some).
+    pub async fn session_with(&self, extra_args: &[&str]) -> Page {
         let profile = tempfile::tempdir_in(self._profiles.path()).expect("profile dir").keep();
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+        ]
+        .iter()
+        .chain(extra_args)
+        .map(|a| a.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
             json!({
                 "binary": self.chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--window-size=1280,900", format!("--user-data-dir={}", profile.display()),
-                ]
+                "args": args,
             }),
         );
         caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
