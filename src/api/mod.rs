@@ -312,6 +312,16 @@ impl Api {
         self.call("GET", path, None).await
     }
 
+    /// GETs an extension: `Ok(None)` when the server does not have it (a plain v1beta server
+    /// answers 404, 405 or 501 there).
+    async fn get_extension<T: DeserializeOwned>(&self, path: String) -> Result<Option<T>, ApiError> {
+        match self.get(path).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn with_body<B: Serialize, T: DeserializeOwned>(
         &self,
         method: &'static str,
@@ -432,11 +442,7 @@ impl Api {
 
     /// The console's session: `Ok(None)` when the server has no sessions (plain v1beta).
     pub async fn session(&self) -> Result<Option<SessionInfo>, ApiError> {
-        match self.get(format!("{PREFIX}/session")).await {
-            Ok(s) => Ok(Some(s)),
-            Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.get_extension(format!("{PREFIX}/session")).await
     }
 
     /// Signs in with the one-time token of the server's sign-in link, or a password.
@@ -450,11 +456,7 @@ impl Api {
 
     /// The server's extensions, or `None` when it speaks plain v1beta only.
     pub async fn server_info(&self) -> Result<Option<ServerInfo>, ApiError> {
-        match self.get(format!("{PREFIX}/server-info")).await {
-            Ok(info) => Ok(Some(info)),
-            Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.get_extension(format!("{PREFIX}/server-info")).await
     }
 
     pub async fn key_health(&self, project_id: &str) -> Result<KeyHealthList, ApiError> {
