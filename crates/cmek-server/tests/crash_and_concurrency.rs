@@ -1,6 +1,8 @@
 //! Crash safety and concurrency, over real HTTP against the real binary:
-//! - a client keeps writing (projects, keys, clusters) while the server is killed with SIGKILL
-//!   at random moments and restarted; every write the server acknowledged is there afterwards;
+//! - six clients keep writing (projects, keys, clusters) while the server is killed with SIGKILL
+//!   whenever requests are outstanding, and restarted; every write the server acknowledged is
+//!   there afterwards, and no write is half applied (the test counts the kills that landed with
+//!   requests in flight, and fails if none did);
 //! - 50 parallel aws-cmek POSTs for different regions leave exactly one region, and 50 parallel
 //!   resumes of one cluster start it once — over repeated rounds.
 
@@ -9,9 +11,11 @@ mod common;
 use cmek_core::policy::{self, PolicyRegion};
 use common::*;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::RwLock;
+use tokio::sync::watch;
 
 /// A small deterministic generator (the seed is printed, so a failing run can be replayed).
 struct Lcg(u64);
@@ -38,10 +42,15 @@ async fn accounts(s: &Server) -> (String, String) {
     )
 }
 
+/// The key policy of the user guide's Appendix for `region`, trusting the service.
+fn usable_policy(service: &str, sandbox: &str, region: &str) -> String {
+    policy::pretty(&policy::default_key_policy(sandbox, Some(service), &PolicyRegion::Region(region.into())))
+}
+
 /// A sandbox key in `region` whose policy trusts the service (the user guide's Appendix).
 async fn usable_key(s: &Server, region: &str) -> Option<String> {
     let (service, sandbox) = accounts(s).await;
-    let p = policy::pretty(&policy::default_key_policy(&sandbox, Some(&service), &PolicyRegion::Region(region.into())));
+    let p = usable_policy(&service, &sandbox, region);
     let r = s.post("/api/ext/v1/sandbox-kms/keys", json!({"region": region, "policy": p})).await;
     (r.status == 200).then(|| r.body["arn"].as_str().unwrap().to_owned())
 }
@@ -55,22 +64,168 @@ fn cluster_body(name: &str, region: &str) -> Value {
     })
 }
 
-/// What the client saw acknowledged.
+/// The server the clients talk to right now: its address and a Digest client for it (a new
+/// one after each restart, since nonces do not survive a process).
+type Endpoint = Option<(String, DigestClient)>;
+
+/// How one write went, as the client saw it.
+enum Outcome {
+    /// 200: the server acknowledged it; the body.
+    Acknowledged(Value),
+    /// Another status: refused, nothing written.
+    Refused(u16, Value),
+    /// No server listening (it was down): the request never reached one.
+    Unreachable,
+    /// Sent, and the connection broke before the whole answer came: a kill caught it in flight.
+    CutOff,
+}
+
+/// Counts requests between "sent" and "answer read" (dropped when the attempt ends).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::SeqCst);
+        Self(n)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// What the clients share: the current server, the requests in flight, and what the kills cut.
+struct Shared {
+    endpoint: watch::Receiver<Endpoint>,
+    in_flight: AtomicUsize,
+    cut_off: AtomicUsize,
+    done: AtomicBool,
+}
+
+impl Shared {
+    /// One POST to whichever server is up, never holding anything across it (so a kill can
+    /// land while it is outstanding).
+    async fn post(&self, path: &str, body: &Value) -> Outcome {
+        let Some((base, client)) = self.endpoint.borrow().clone() else { return Outcome::Unreachable };
+        let _counted = InFlight::enter(&self.in_flight);
+        let headers = [("content-type", "application/json")];
+        let res = match client
+            .send(reqwest::Method::POST, &format!("{base}{path}"), &headers, Some(body.to_string()))
+            .await
+        {
+            Ok(res) => res,
+            Err(e) if e.is_connect() => return Outcome::Unreachable,
+            Err(_) => {
+                self.cut_off.fetch_add(1, Ordering::SeqCst);
+                return Outcome::CutOff;
+            }
+        };
+        match Resp::read(res).await {
+            Some(r) if r.status == 200 => Outcome::Acknowledged(r.body),
+            Some(r) => Outcome::Refused(r.status, r.body),
+            None => {
+                self.cut_off.fetch_add(1, Ordering::SeqCst);
+                Outcome::CutOff
+            }
+        }
+    }
+
+    /// [`Shared::post`] until it is answered (acknowledged or refused): `None` when it was not
+    /// acknowledged.
+    async fn post_acknowledged(&self, path: &str, body: &Value) -> Option<Value> {
+        match self.post(path, body).await {
+            Outcome::Acknowledged(v) => Some(v),
+            Outcome::Refused(status, b) => {
+                assert!(status < 500, "a write answered {status} (a server error): {b}");
+                None
+            }
+            Outcome::Unreachable | Outcome::CutOff => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                None
+            }
+        }
+    }
+}
+
+/// What one client tried, and what it saw acknowledged.
 #[derive(Default)]
-struct Acknowledged {
+struct Writes {
+    /// Project name → whether it asked for CMEK.
+    projects_tried: HashMap<String, bool>,
+    /// Cluster name → the name of its project.
+    clusters_tried: HashMap<String, String>,
+    /// Project name → the ARN it tried to configure.
+    keys_tried: HashMap<String, String>,
+    /// Acknowledged: (project id, name, CMEK).
     projects: Vec<(String, String, bool)>,
+    /// Acknowledged: (project id, ARN).
     keys: Vec<(String, String)>,
-    clusters: Vec<(String, String)>,
+    /// Acknowledged: (project id, cluster id, cluster name).
+    clusters: Vec<(String, String, String)>,
     attempted: usize,
 }
 
-/// One write attempt against whichever server is up; `None` when it was not acknowledged.
-async fn try_post(server: &RwLock<Option<Server>>, path: &str, body: Value) -> Option<Value> {
-    let guard = server.read().await;
-    let s = guard.as_ref()?;
-    let r = s.try_request(reqwest::Method::POST, path, Some(&body)).await?;
-    (r.status == 200).then_some(r.body)
+/// One client: project → (CMEK: sandbox key → aws-cmek) → cluster, over and over.
+async fn client(shared: Arc<Shared>, n: usize, service: String, sandbox: String) -> Writes {
+    let region = "us-west-2";
+    let policy = usable_policy(&service, &sandbox, region);
+    let mut w = Writes::default();
+    let mut i = 0;
+    while !shared.done.load(Ordering::SeqCst) {
+        i += 1;
+        let cmek = i % 2 == 0;
+        let name = format!("crash-{n}-{i}");
+        w.projects_tried.insert(name.clone(), cmek);
+        w.attempted += 1;
+        let Some(p) =
+            shared.post_acknowledged("/api/v1beta/projects", &json!({"name": name, "aws_cmek_enabled": cmek})).await
+        else {
+            continue;
+        };
+        let pid = p["id"].as_str().expect("a project id").to_owned();
+        w.projects.push((pid.clone(), name.clone(), cmek));
+        if cmek {
+            let key = json!({"region": region, "policy": policy});
+            let Some(k) = shared.post_acknowledged("/api/ext/v1/sandbox-kms/keys", &key).await else { continue };
+            let arn = k["arn"].as_str().expect("an ARN").to_owned();
+            w.keys_tried.insert(name.clone(), arn.clone());
+            w.attempted += 1;
+            let spec = json!({"specs": [{"region": region, "kms_arn": arn}]});
+            if shared.post_acknowledged(&format!("/api/v1beta/projects/{pid}/aws-cmek"), &spec).await.is_none() {
+                continue;
+            }
+            w.keys.push((pid.clone(), arn));
+        }
+        let cluster = format!("c-{n}-{i}");
+        w.clusters_tried.insert(cluster.clone(), name.clone());
+        w.attempted += 1;
+        let path = format!("/api/v1beta/projects/{pid}/clusters");
+        if let Some(c) = shared.post_acknowledged(&path, &cluster_body(&cluster, region)).await {
+            w.clusters.push((pid, c["id"].as_str().expect("a cluster id").to_owned(), cluster));
+        }
+    }
+    w
 }
+
+/// Every item of a paginated v1beta list.
+async fn all_items(s: &Server, path: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for page in 1.. {
+        let r = s.get(&format!("{path}?page={page}&page_size=100")).await;
+        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+        let items = r.body["items"].as_array().unwrap_or_else(|| panic!("{path}: no items in {}", r.body));
+        out.extend(items.iter().cloned());
+        if out.len() as i64 >= r.body["total"].as_i64().expect("a total") || items.is_empty() {
+            return out;
+        }
+    }
+    unreachable!()
+}
+
+const CLIENTS: usize = 6;
+const KILLS: usize = 8;
 
 #[tokio::test]
 async fn no_acknowledged_write_is_lost_when_the_server_is_killed() {
@@ -78,99 +233,123 @@ async fn no_acknowledged_write_is_lost_when_the_server_is_killed() {
     println!("crash test seed: {seed} (set CMEK_TEST_SEED to replay)");
     let mut rng = Lcg(seed);
     let tmp = tempfile::tempdir().unwrap();
-    let server = Arc::new(RwLock::new(Some(Server::start_in(tmp.path(), &[]).await)));
-    let region = "us-west-2";
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writer = {
-        let (server, done) = (server.clone(), done.clone());
-        tokio::spawn(async move {
-            let mut ack = Acknowledged::default();
-            let mut i = 0;
-            while !done.load(std::sync::atomic::Ordering::SeqCst) {
-                i += 1;
-                ack.attempted += 1;
-                let cmek = i % 2 == 0;
-                let name = format!("crash-{i}");
-                let Some(p) =
-                    try_post(&server, "/api/v1beta/projects", json!({"name": name, "aws_cmek_enabled": cmek})).await
-                else {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                };
-                let pid = p["id"].as_str().unwrap().to_owned();
-                ack.projects.push((pid.clone(), name, cmek));
-                if cmek {
-                    let arn = {
-                        let guard = server.read().await;
-                        match guard.as_ref() {
-                            Some(s) => usable_key(s, region).await,
-                            None => None,
-                        }
-                    };
-                    let Some(arn) = arn else { continue };
-                    ack.attempted += 1;
-                    let spec = json!({"specs": [{"region": region, "kms_arn": arn}]});
-                    if try_post(&server, &format!("/api/v1beta/projects/{pid}/aws-cmek"), spec).await.is_none() {
-                        continue;
-                    }
-                    ack.keys.push((pid.clone(), arn));
-                }
-                ack.attempted += 1;
-                let path = format!("/api/v1beta/projects/{pid}/clusters");
-                if let Some(c) = try_post(&server, &path, cluster_body(&format!("c-{i}"), region)).await {
-                    ack.clusters.push((pid, c["id"].as_str().unwrap().to_owned()));
-                }
-            }
-            ack
-        })
-    };
-    for _ in 0..6 {
-        tokio::time::sleep(Duration::from_millis(150 + rng.next(500))).await;
-        let mut guard = server.write().await;
-        let s = guard.take().expect("a server");
-        *guard = Some(s.restart().await);
+    let mut server = Server::start_in(tmp.path(), &[]).await;
+    let (service, sandbox) = accounts(&server).await;
+    let (publish, endpoint) = watch::channel(Some((server.base.clone(), server.client().clone())));
+    let shared = Arc::new(Shared {
+        endpoint,
+        in_flight: AtomicUsize::new(0),
+        cut_off: AtomicUsize::new(0),
+        done: AtomicBool::new(false),
+    });
+    let clients: Vec<_> =
+        (0..CLIENTS).map(|n| tokio::spawn(client(shared.clone(), n, service.clone(), sandbox.clone()))).collect();
+    // Kill only while requests are outstanding (waiting up to 2 s for some), and count how many
+    // were: a kill between requests would prove nothing about a write in progress.
+    let mut kills_in_flight = 0;
+    for _ in 0..KILLS {
+        tokio::time::sleep(Duration::from_millis(100 + rng.next(300))).await;
+        let mut waited = 0;
+        while shared.in_flight.load(Ordering::SeqCst) < 2 && waited < 2000 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            waited += 1;
+        }
+        let outstanding = shared.in_flight.load(Ordering::SeqCst);
+        publish.send_replace(None);
+        server.kill().await;
+        if outstanding > 0 {
+            kills_in_flight += 1;
+        }
+        server = server.restart().await;
+        publish.send_replace(Some((server.base.clone(), server.client().clone())));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    done.store(true, std::sync::atomic::Ordering::SeqCst);
-    let ack = writer.await.unwrap();
+    shared.done.store(true, Ordering::SeqCst);
+    let mut writes = Vec::new();
+    for c in clients {
+        writes.push(c.await.unwrap());
+    }
     // One more hard restart, then look for every acknowledged write.
-    let s = server.write().await.take().unwrap().restart().await;
+    let s = server.restart().await;
     let mut lost = Vec::new();
-    let listed = s.get("/api/v1beta/projects?page=1&page_size=100").await;
-    let mut all_projects: Vec<Value> = listed.body["items"].as_array().unwrap().clone();
-    let total = listed.body["total"].as_i64().unwrap();
-    let mut page = 2;
-    while (all_projects.len() as i64) < total {
-        let r = s.get(&format!("/api/v1beta/projects?page={page}&page_size=100")).await;
-        all_projects.extend(r.body["items"].as_array().unwrap().iter().cloned());
-        page += 1;
-    }
-    for (pid, name, cmek) in &ack.projects {
-        match all_projects.iter().find(|p| p["id"] == pid.as_str()) {
-            Some(p) if p["name"] == name.as_str() && p["aws_cmek_enabled"] == *cmek => {}
-            other => lost.push(format!("project {pid} ({name}): {other:?}")),
+    let mut half = Vec::new();
+    let all_projects = all_items(&s, "/api/v1beta/projects").await;
+    let projects_tried: HashMap<&str, bool> =
+        writes.iter().flat_map(|w| w.projects_tried.iter().map(|(n, c)| (n.as_str(), *c))).collect();
+    let clusters_tried: HashMap<&str, &str> =
+        writes.iter().flat_map(|w| w.clusters_tried.iter().map(|(c, p)| (c.as_str(), p.as_str()))).collect();
+    let keys_tried: HashMap<&str, &str> =
+        writes.iter().flat_map(|w| w.keys_tried.iter().map(|(p, k)| (p.as_str(), k.as_str()))).collect();
+    let mut acknowledged = 0;
+    for w in &writes {
+        acknowledged += w.projects.len() + w.keys.len() + w.clusters.len();
+        for (pid, name, cmek) in &w.projects {
+            match all_projects.iter().find(|p| p["id"] == pid.as_str()) {
+                Some(p) if p["name"] == name.as_str() && p["aws_cmek_enabled"] == *cmek => {}
+                other => lost.push(format!("project {pid} ({name}): {other:?}")),
+            }
+        }
+        for (pid, arn) in &w.keys {
+            let r = s.get(&format!("/api/v1beta/projects/{pid}/aws-cmek")).await;
+            if !r.body["items"].as_array().is_some_and(|k| k.iter().any(|k| k["kms_arn"] == arn.as_str())) {
+                lost.push(format!("key {arn} of project {pid}: {}", r.body));
+            }
+        }
+        for (pid, cid, name) in &w.clusters {
+            let r = s.get(&format!("/api/v1beta/projects/{pid}/clusters/{cid}")).await;
+            if r.status != 200 || r.body["name"] != name.as_str() {
+                lost.push(format!("cluster {cid} ({name}) of project {pid}: {} {}", r.status, r.body));
+            }
         }
     }
-    for (pid, arn) in &ack.keys {
+    // Whatever is there (acknowledged or not) is whole: a project someone asked for, as asked;
+    // its cluster count matches its clusters; each cluster complete and in the project it was
+    // asked for; at most one key, the one asked for.
+    for p in &all_projects {
+        let (pid, name) = (p["id"].as_str().unwrap(), p["name"].as_str().unwrap_or_default());
+        match projects_tried.get(name) {
+            Some(cmek) if p["aws_cmek_enabled"] == *cmek => {}
+            _ => half.push(format!("a project nobody asked for, or not as asked: {p}")),
+        }
+        let listed = all_items(&s, &format!("/api/v1beta/projects/{pid}/clusters")).await;
+        if p["cluster_count"] != json!(listed.len()) {
+            half.push(format!("project {pid} counts {} clusters but lists {}", p["cluster_count"], listed.len()));
+        }
+        for c in &listed {
+            let cname = c["name"].as_str().unwrap_or_default();
+            if clusters_tried.get(cname) != Some(&name) {
+                half.push(format!("cluster {cname} in project {name}, not where it was asked for: {c}"));
+            }
+            let tikv = c["status"]["node_map"]["tikv"].as_array().map_or(0, Vec::len);
+            if tikv != 3 || c["config"]["components"]["tikv"]["node_quantity"] != 3 {
+                half.push(format!("cluster {cname} is not whole: {c}"));
+            }
+        }
         let r = s.get(&format!("/api/v1beta/projects/{pid}/aws-cmek")).await;
-        if !r.body["items"].as_array().is_some_and(|k| k.iter().any(|k| k["kms_arn"] == arn.as_str())) {
-            lost.push(format!("key {arn} of project {pid}"));
+        let Some(keys) = r.body["items"].as_array() else {
+            half.push(format!("project {pid}: no items in its keys: {}", r.body));
+            continue;
+        };
+        match keys.as_slice() {
+            [] => {}
+            [k] if keys_tried.get(name).is_some_and(|arn| k["kms_arn"] == *arn) => {}
+            _ => half.push(format!("project {name}: keys it did not ask for: {keys:?}")),
         }
     }
-    for (pid, cid) in &ack.clusters {
-        let r = s.get(&format!("/api/v1beta/projects/{pid}/clusters/{cid}")).await;
-        if r.status != 200 {
-            lost.push(format!("cluster {cid} of project {pid}: {}", r.status));
-        }
-    }
-    let acknowledged = ack.projects.len() + ack.keys.len() + ack.clusters.len();
+    let attempted: usize = writes.iter().map(|w| w.attempted).sum();
+    let cut_off = shared.cut_off.load(Ordering::SeqCst);
     println!(
-        "crash test: 7 SIGKILLs, {} writes attempted, {acknowledged} acknowledged, {} lost",
-        ack.attempted,
-        lost.len()
+        "crash test: {} SIGKILLs, {kills_in_flight} with requests in flight, {cut_off} requests cut off by a kill; \
+         {attempted} writes attempted, {acknowledged} acknowledged, {} lost, {} half applied",
+        KILLS + 1,
+        lost.len(),
+        half.len()
     );
-    assert!(acknowledged > 0, "the client got no write through at all");
+    assert!(acknowledged > 0, "the clients got no write through at all");
+    assert!(kills_in_flight > 0, "no kill landed while a request was in flight");
+    assert!(cut_off > 0, "no request was cut off by a kill: the kills never caught a write in progress");
     assert!(lost.is_empty(), "acknowledged writes lost after SIGKILL:\n{}", lost.join("\n"));
+    assert!(half.is_empty(), "writes half applied after SIGKILL:\n{}", half.join("\n"));
 }
 
 async fn dedicated_aws_regions(s: &Server) -> Vec<String> {
