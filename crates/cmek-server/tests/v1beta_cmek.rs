@@ -23,7 +23,10 @@ fn spec(region: &str, kms_arn: &str) -> Value {
 async fn keys(s: &Server, oas: &Option<Oas>, pid: &str) -> Value {
     let r = s.get(&aws_cmek(pid)).await;
     let body = ok(oas, "ListAwsCmek", &r);
-    body.get("items").cloned().unwrap_or(json!([]))
+    // `items` must be there even when empty: a `{}` would make every "nothing was recorded"
+    // check pass without reading anything.
+    assert!(body["items"].is_array(), "ListAwsCmek answered no `items` array: {body}");
+    body["items"].clone()
 }
 
 async fn configure(s: &Server, pid: &str, region: &str, kms_arn: &str) -> Resp {

@@ -1,12 +1,21 @@
 //! v1beta across a hard restart (SIGKILL, then a new process on the same data directory):
 //! projects, the CMEK key, clusters and the sandbox KMS are all still there, and a cluster caught
-//! in the middle of a transition finishes it.
+//! in the middle of a transition finishes it. Transitions take seconds here, so each restart
+//! really lands in the middle of one: the state is asserted just before the kill and just after.
 mod common;
 mod v1beta_support;
 
 use common::*;
 use serde_json::{Value, json};
 use v1beta_support::*;
+
+/// Long enough that a kill and a restart fit inside one transition, short enough to wait for.
+const TRANSITION_SECS: &str = "5";
+
+/// The cluster's status now, checked.
+async fn status_now(s: &Server, oas: &Option<Oas>, pid: &str, cid: &str) -> String {
+    status_of(&get_cluster(s, oas, pid, cid).await).to_owned()
+}
 
 /// Everything a client can read back, with each answer checked.
 async fn snapshot(s: &Server, oas: &Option<Oas>, pids: &[String]) -> Value {
@@ -37,7 +46,7 @@ fn without_status(snap: &Value) -> Value {
 #[tokio::test]
 async fn everything_survives_a_hard_restart_and_transitions_finish() {
     let oas = Oas::load();
-    let s = Server::start().await;
+    let s = Server::start_with_transitions(TRANSITION_SECS).await;
     let plain = create_project(&s, &oas, "plain", false).await;
     let (cmek, kms_arn, _) = cmek_project_with_key(&s, &oas, "cmek", "us-west-2").await;
     let waiting = create_project(&s, &oas, "cmek-no-key", true).await;
@@ -61,7 +70,11 @@ async fn everything_survives_a_hard_restart_and_transitions_finish() {
     let r = patch_cluster(&s, &oas, &cmek, &mid_pause, json!({"config": {"paused": true}})).await;
     assert_eq!(ok(&oas, "UpdateCluster", &r), &json!({}));
     let mid_create = create_cluster(&s, &oas, &plain, dedicated("mid-create", "us-west-2")).await;
+    assert_eq!(status_now(&s, &oas, &cmek, &mid_pause).await, "PAUSING", "the kill lands mid-pause");
+    assert_eq!(status_now(&s, &oas, &plain, &mid_create).await, "CREATING", "the kill lands mid-create");
     let s = s.restart().await;
+    assert_eq!(status_now(&s, &oas, &cmek, &mid_pause).await, "PAUSING", "the restart caught the pause");
+    assert_eq!(status_now(&s, &oas, &plain, &mid_create).await, "CREATING", "the restart caught the create");
 
     // Everything is still there, as it was.
     let after = snapshot(&s, &oas, &pids).await;
@@ -87,8 +100,6 @@ async fn everything_survives_a_hard_restart_and_transitions_finish() {
     assert_eq!(status_of(&get_cluster(&s, &oas, &plain, &available).await), "AVAILABLE");
     assert_eq!(status_of(&get_cluster(&s, &oas, &plain, &paused).await), "PAUSED");
     assert_eq!(status_of(&get_cluster(&s, &oas, &cmek, &encrypted).await), "AVAILABLE");
-    let c = get_cluster(&s, &oas, &cmek, &mid_pause).await;
-    assert!(["PAUSING", "PAUSED"].contains(&status_of(&c)), "the pause was kept: {c}");
     wait_status(&s, &oas, &cmek, &mid_pause, "PAUSED").await;
     wait_status(&s, &oas, &plain, &mid_create, "AVAILABLE").await;
 
@@ -125,18 +136,23 @@ async fn everything_survives_a_hard_restart_and_transitions_finish() {
 #[tokio::test]
 async fn a_resume_caught_by_a_restart_finishes_available() {
     let oas = Oas::load();
-    let s = Server::start().await;
+    let s = Server::start_with_transitions(TRANSITION_SECS).await;
     let pid = create_project(&s, &oas, "p", false).await;
     let cid = create_cluster(&s, &oas, &pid, dedicated("resumer", "us-west-2")).await;
+    let modify = create_cluster(&s, &oas, &pid, dedicated("modifier", "us-west-2")).await;
     wait_status(&s, &oas, &pid, &cid, "AVAILABLE").await;
+    wait_status(&s, &oas, &pid, &modify, "AVAILABLE").await;
     ok(&oas, "UpdateCluster", &patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"paused": true}})).await);
     wait_status(&s, &oas, &pid, &cid, "PAUSED").await;
+    // A resume and a components change, then the kill while both are under way.
     ok(&oas, "UpdateCluster", &patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"paused": false}})).await);
-    let modify = create_cluster(&s, &oas, &pid, dedicated("modifier", "us-west-2")).await;
-    wait_status(&s, &oas, &pid, &modify, "AVAILABLE").await;
     let change = json!({"config": {"components": {"tikv": {"node_quantity": 6}}}});
     ok(&oas, "UpdateCluster", &patch_cluster(&s, &oas, &pid, &modify, change).await);
+    assert_eq!(status_now(&s, &oas, &pid, &cid).await, "RESUMING", "the kill lands mid-resume");
+    assert_eq!(status_now(&s, &oas, &pid, &modify).await, "MODIFYING", "the kill lands mid-change");
     let s = s.restart().await;
+    assert_eq!(status_now(&s, &oas, &pid, &cid).await, "RESUMING", "the restart caught the resume");
+    assert_eq!(status_now(&s, &oas, &pid, &modify).await, "MODIFYING", "the restart caught the change");
     wait_status(&s, &oas, &pid, &cid, "AVAILABLE").await;
     let c = wait_status(&s, &oas, &pid, &modify, "AVAILABLE").await;
     assert_eq!(c["config"]["components"]["tikv"]["node_quantity"], 6, "the components change was kept");
