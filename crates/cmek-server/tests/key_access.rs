@@ -1081,11 +1081,14 @@ async fn sandbox_kms_refuses_what_aws_kms_refuses() {
 
     // The Appendix as printed in the guide has // comments (and a "..." placeholder): JSON has
     // no comments, and the refusal says so.
+    // The guide is the brief's reference next to this checkout; without it this case cannot
+    // run, and the test fails rather than skip it.
     let mut commented = Vec::new();
-    let guide = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/cmek-user-guide.md"),
-    );
-    if let Ok(guide) = guide {
+    let guide_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/cmek-user-guide.md");
+    let guide = std::fs::read_to_string(&guide_path)
+        .unwrap_or_else(|e| panic!("the CMEK user guide is missing at {}: {e}", guide_path.display()));
+    {
         let start = guide.find("```json").expect("the Appendix policy") + "```json".len();
         let end = start + guide[start..].find("```").expect("the end of the block");
         let block = guide[start..end]
