@@ -991,6 +991,30 @@ fn create_request() -> impl Strategy<Value = CreateClusterReq> {
         )
 }
 
+/// The Dedicated entries of [`catalog`], and the sizes they offer.
+const IN_CATALOG: &[(CloudProvider, &str)] =
+    &[(CloudProvider::Aws, "us-west-2"), (CloudProvider::Aws, "us-east-1"), (CloudProvider::Gcp, "us-central1")];
+const OFFERED_TIDB: &[&str] = &["4C16G", "8C16G", "16C32G"];
+const OFFERED_TIKV: &[&str] = &["4C16G", "8C32G", "16C64G"];
+
+/// [`create_request`], half of the time moved into the catalog (Dedicated, an offered region,
+/// offered TiDB and TiKV sizes), so the component rules — the 4-vCPU rule among them — are
+/// reached often rather than in about 1% of cases.
+fn create_request_often_in_catalog() -> impl Strategy<Value = CreateClusterReq> {
+    (create_request(), any::<bool>(), select(IN_CATALOG), select(OFFERED_TIDB), select(OFFERED_TIKV), components())
+        .prop_map(|(mut req, in_catalog, (provider, region), db, kv, fallback)| {
+            if in_catalog {
+                req.cluster_type = ClusterType::Dedicated;
+                req.cloud_provider = provider;
+                req.region = (*region).to_owned();
+                let c = req.config.components.get_or_insert(fallback);
+                c.tidb.node_size = (*db).to_owned();
+                c.tikv.node_size = (*kv).to_owned();
+            }
+            req
+        })
+}
+
 fn field_is_known(f: &str) -> bool {
     if ["name", "config.root_password", "config.port", "region", "config.components", "config.ip_access_list"]
         .contains(&f)
@@ -1108,11 +1132,15 @@ proptest! {
     }
 }
 
-proptest! {
-    #![proptest_config(config(384))]
+const CREATE_CASES: u32 = 384;
 
-    #[test]
-    fn create_cluster_requests(req in create_request()) {
+/// Every rule of a create request, on generated requests; fails when the 4-vCPU rule was reached
+/// too seldom for the property to mean anything (both firing and holding back).
+#[test]
+fn create_cluster_requests() {
+    let (reached, fired) = (std::cell::Cell::new(0usize), std::cell::Cell::new(0usize));
+    let mut runner = proptest::test_runner::TestRunner::new(config(CREATE_CASES));
+    let outcome = runner.run(&create_request_often_in_catalog(), |req| {
         let catalog = catalog();
         let errors = check_create(&req, &catalog);
         let has = |f: &str| errors.iter().any(|e| e.field == f);
@@ -1153,10 +1181,21 @@ proptest! {
                     let (db, kv) = (vcpus(&c.tidb.node_size).unwrap(), vcpus(&c.tikv.node_size).unwrap());
                     let rule = errors.iter().any(|e| e.message.contains("same vCPUs"));
                     prop_assert_eq!(rule, (db == 4 || kv == 4) && db != kv);
+                    reached.set(reached.get() + 1);
+                    fired.set(fired.get() + usize::from(rule));
                 }
             }
         }
+        Ok(())
+    });
+    if let Err(e) = outcome {
+        panic!("{e}");
     }
+    let (reached, fired) = (reached.get(), fired.get());
+    println!("create_cluster_requests: the 4-vCPU rule reached in {reached} of {CREATE_CASES} cases, fired in {fired}");
+    let tenth = CREATE_CASES as usize / 10;
+    assert!(fired >= tenth, "the 4-vCPU rule fired in only {fired} of {CREATE_CASES} cases");
+    assert!(reached - fired >= tenth, "the 4-vCPU rule held back in only {} of {CREATE_CASES} cases", reached - fired);
 }
 
 // ------------------------------------------------------------------------------ pages
