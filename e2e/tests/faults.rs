@@ -82,9 +82,12 @@ fn broken_answer() -> Response {
 async fn forward(p: &Proxy, method: reqwest::Method, path: &str, headers: HeaderMap, body: Bytes) -> Response {
     let mut req = p.http.request(method, format!("{}{path}", p.upstream)).body(body);
     for (name, value) in &headers {
-        // Plain bodies, so index.html can be rewritten; the rest passes as it is (Host and
-        // Origin included, so the server sees the browser's own origin).
-        if name != "accept-encoding" && name != "content-length" {
+        // Plain bodies, so index.html can be rewritten. As a reverse proxy does, the server is
+        // addressed by its own name (reqwest sets Host), and the page's Origin (the proxy's)
+        // is presented as the server's own: the server trusts neither Host nor a foreign Origin.
+        if name == "origin" {
+            req = req.header(name, p.upstream.as_str());
+        } else if name != "accept-encoding" && name != "content-length" && name != "host" {
             req = req.header(name, value);
         }
     }

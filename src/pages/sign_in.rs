@@ -19,7 +19,9 @@ pub(crate) fn token_from_link() -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// Takes the token out of the address bar (and the history) once it is used.
+/// Takes the token out of the address bar once it has signed in. `replaceState` rewrites the
+/// current history entry only: the browser's list of visited pages may still hold the link,
+/// which is why a link signs in once and expires (`--sign-in-link-minutes`).
 fn forget_link() {
     if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
         let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
@@ -40,18 +42,25 @@ fn SignInForm(
     });
     Effect::new(move |_| {
         if let Some(Ok(info)) = attempt.value().get() {
+            // Only now: a refused attempt (e.g. 429) can be retried from this page.
+            forget_link();
             state::signed_in(info);
             on_done.run(());
         }
     });
     if let Some(token) = token_from_link() {
-        forget_link();
         attempt.dispatch_local(SignInReq { token: Some(token), password: None });
     }
     let failed = Signal::derive(move || attempt.value().get().and_then(Result::err));
     let submit = move || {
-        if !attempt.pending().get_untracked() && !password.with_untracked(String::is_empty) {
+        if attempt.pending().get_untracked() {
+            return;
+        }
+        if !password.with_untracked(String::is_empty) {
             attempt.dispatch_local(SignInReq { token: None, password: Some(password.get_untracked()) });
+        } else if let Some(token) = token_from_link() {
+            // No password typed: try the link's token again.
+            attempt.dispatch_local(SignInReq { token: Some(token), password: None });
         }
     };
     view! {

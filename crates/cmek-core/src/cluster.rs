@@ -95,6 +95,10 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if !(NAME_MIN..=NAME_MAX).contains(&n) {
         return Err(format!("\"{name}\" has {n} characters; a cluster name has {NAME_MIN}–{NAME_MAX}"));
     }
+    if let Some((c, at, what)) = crate::text::hidden_character(name) {
+        // Not echoed: a direction override in the message would turn the message around too.
+        return Err(format!("the name {}", crate::text::hidden_character_message(c, at, what)));
+    }
     if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
         return Err(format!("\"{name}\" contains {c:?}; use only letters, digits and hyphens"));
     }

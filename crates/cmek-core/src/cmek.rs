@@ -149,6 +149,9 @@ pub fn check_project_name(name: &str) -> Result<(), FieldError> {
     if let Some(c) = name.chars().find(|c| c.is_control()) {
         return err(format!("contains the control character {c:?}"));
     }
+    if let Some((c, at, what)) = crate::text::hidden_character(name) {
+        return err(crate::text::hidden_character_message(c, at, what));
+    }
     Ok(())
 }
 
@@ -242,5 +245,8 @@ mod tests {
         assert!(check_project_name(" a").is_err());
         assert!(check_project_name(&"x".repeat(65)).is_err());
         assert!(check_project_name("a\u{7}b").is_err());
+        let e = check_project_name("rtl\u{202e}gnp.exe").unwrap_err();
+        assert!(e.message.contains("U+202E") && e.message.contains("character 4"), "{}", e.message);
+        assert!(check_project_name("a\u{200b}b").is_err());
     }
 }

@@ -14,5 +14,6 @@ pub mod lifecycle;
 pub mod page;
 pub mod policy;
 pub mod region;
+pub mod text;
 
 pub use error::{ErrorCode, ErrorResponse, FieldError, RuleError};

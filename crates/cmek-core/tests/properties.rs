@@ -855,7 +855,8 @@ proptest! {
         let ok = !name.trim().is_empty()
             && name.chars().count() <= 64
             && name.trim() == name
-            && !name.chars().any(char::is_control);
+            && !name.chars().any(char::is_control)
+            && cmek_core::text::hidden_character(&name).is_none();
         prop_assert_eq!(check_project_name(&name).is_ok(), ok, "{:?}", name);
     }
 }

@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .fallback_service(crate::console::service(&state.args.console_dir))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::check_host))
         .layer(middleware::from_fn_with_state(state.clone(), auth::security_headers))
         .with_state(state)
 }

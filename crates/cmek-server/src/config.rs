@@ -104,6 +104,33 @@ pub struct ServeArgs {
     /// session, e.g. `http://127.0.0.1:8081` for `trunk serve`. Repeatable.
     #[arg(long = "allowed-origin", env = "CMEK_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub allowed_origins: Vec<String>,
+    /// A name (host or host:port) this server is also reached under, e.g. the public name of a
+    /// reverse proxy in front. Repeatable. Requests whose Host is none of these and none of the
+    /// --listen address's own names are refused (DNS rebinding).
+    #[arg(long = "public-name", env = "CMEK_PUBLIC_NAMES", value_delimiter = ',', value_parser = parse_public_name)]
+    pub public_names: Vec<String>,
+    /// Minutes the one-time sign-in link printed at start stays usable (fractions allowed).
+    #[arg(long, env = "CMEK_SIGN_IN_LINK_MINUTES", default_value_t = 60.0, value_parser = parse_minutes)]
+    pub sign_in_link_minutes: f64,
+    /// Failed authentications (401 answers) per minute per client address before that address
+    /// gets 429 without any checking; 0 turns the limit off.
+    #[arg(long, env = "CMEK_FAILED_AUTH_PER_MINUTE", default_value_t = 300)]
+    pub failed_auth_per_minute: u32,
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection is kept.
+    #[arg(long, env = "CMEK_HEADER_READ_TIMEOUT_SECS", default_value_t = 10.0, value_parser = parse_positive_secs)]
+    pub header_read_timeout_secs: f64,
+    /// Seconds a client has to send a request's body.
+    #[arg(long, env = "CMEK_BODY_TIMEOUT_SECS", default_value_t = 30.0, value_parser = parse_positive_secs)]
+    pub body_timeout_secs: f64,
+    /// Connections served at once (more wait to be accepted). Also kept below the process's
+    /// open-file limit.
+    #[arg(long, env = "CMEK_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Seconds open connections get to finish after SIGTERM / Ctrl-C before the server exits
+    /// anyway.
+    #[arg(long, env = "CMEK_SHUTDOWN_GRACE_SECS", default_value_t = 10.0, value_parser = parse_secs)]
+    pub shutdown_grace_secs: f64,
 }
 
 /// A 12-digit AWS account id, or none.
@@ -143,6 +170,34 @@ fn parse_hours(s: &str) -> Result<f64, String> {
         return Err(format!("{v} is outside 0–8784 hours (more than 0)"));
     }
     Ok(v)
+}
+
+fn parse_minutes(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("\"{s}\" is not a number of minutes"))?;
+    if !(v > 0.0 && v <= 24.0 * 60.0) {
+        return Err(format!("{v} is outside 0–1440 minutes (more than 0)"));
+    }
+    Ok(v)
+}
+
+/// `host` or `host:port`: a DNS name, an IPv4 address or a bracketed IPv6 address.
+fn parse_public_name(s: &str) -> Result<String, String> {
+    let s = s.trim().to_ascii_lowercase();
+    let bad = || format!("\"{s}\" is not a host name like console.example.com or console.example.com:8443");
+    let (host, port) = crate::auth::hosts::split_host(&s).ok_or_else(bad)?;
+    if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+        return Err(bad());
+    }
+    let name_ok = host.starts_with('[')
+        || (!host.is_empty()
+            && host.len() <= 253
+            && host
+                .split('.')
+                .all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')));
+    if !name_ok {
+        return Err(bad());
+    }
+    Ok(s)
 }
 
 fn parse_origin(s: &str) -> Result<String, String> {
@@ -196,7 +251,21 @@ mod tests {
         .unwrap();
         assert!(cli.serve.secure_cookies);
         assert_eq!(cli.serve.allowed_origins, vec!["http://127.0.0.1:8081".to_owned()]);
-        for bad in [["--session-hours", "0"], ["--nonce-secs", "0"], ["--allowed-origin", "127.0.0.1:8081"]] {
+        assert_eq!(cli.serve.sign_in_link_minutes, 60.0);
+        let cli =
+            Cli::try_parse_from(["cmek-server", "--public-name", "Console.Example.com", "--public-name", "a.b:8443"])
+                .unwrap();
+        assert_eq!(cli.serve.public_names, vec!["console.example.com".to_owned(), "a.b:8443".to_owned()]);
+        for bad in [
+            ["--session-hours", "0"],
+            ["--nonce-secs", "0"],
+            ["--allowed-origin", "127.0.0.1:8081"],
+            ["--public-name", "http://x"],
+            ["--public-name", "a b"],
+            ["--public-name", "x:99999"],
+            ["--max-connections", "0"],
+            ["--sign-in-link-minutes", "0"],
+        ] {
             assert!(Cli::try_parse_from(["cmek-server", bad[0], bad[1]]).is_err(), "{bad:?}");
         }
     }

@@ -42,6 +42,52 @@ async fn cache_headers(req: Request<Body>, next: Next) -> Response {
     res
 }
 
+/// `%XX`-decoded path segments; `None` when the decoding is not UTF-8.
+fn decoded_segments(path: &str) -> Option<Vec<String>> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|seg| {
+            let b = seg.as_bytes();
+            let mut out = Vec::with_capacity(b.len());
+            let mut i = 0;
+            while i < b.len() {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+                    (b'%', Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 3;
+                    }
+                    (c, _, _) => {
+                        out.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            String::from_utf8(out).ok()
+        })
+        .collect()
+}
+
+/// Whether `path` may be served from `dir`: no segment is a dotfile (`.git`, `.env`, …) and
+/// nothing on the way is a symbolic link (which could lead out of the directory).
+pub fn servable(dir: &Path, path: &str) -> bool {
+    let Some(segments) = decoded_segments(path) else { return false };
+    let mut at = dir.to_path_buf();
+    for seg in segments {
+        if seg.starts_with('.') || seg.contains('/') || seg.contains('\\') {
+            return false;
+        }
+        at.push(seg);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => return false,
+            Ok(_) => {}
+            // Not there: the SPA fallback answers (index.html), nothing of the disk is read.
+            Err(_) => return true,
+        }
+    }
+    true
+}
+
 async fn not_built() -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,
@@ -62,12 +108,43 @@ pub fn service(dir: &Path) -> Router {
         .precompressed_br()
         .precompressed_gzip()
         .fallback(ServeFile::new(index).precompressed_br().precompressed_gzip());
-    Router::new().fallback_service(files).layer(middleware::from_fn(cache_headers)).layer(CompressionLayer::new())
+    let root = dir.to_path_buf();
+    let guard = move |req: Request<Body>, next: Next| {
+        let ok = servable(&root, req.uri().path());
+        async move {
+            if ok {
+                next.run(req).await
+            } else {
+                (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-cache")], "not found").into_response()
+            }
+        }
+    };
+    Router::new()
+        .fallback_service(files)
+        .layer(middleware::from_fn(cache_headers))
+        .layer(middleware::from_fn(guard))
+        .layer(CompressionLayer::new())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn dotfiles_and_symlinks_are_not_served() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::write(d.join("index.html"), "x").unwrap();
+        std::fs::create_dir(d.join("assets")).unwrap();
+        std::fs::write(d.join("assets/a.js"), "x").unwrap();
+        std::os::unix::fs::symlink("/etc", d.join("etc")).unwrap();
+        std::os::unix::fs::symlink(d.join("assets/a.js"), d.join("b.js")).unwrap();
+        assert!(servable(d, "/index.html") && servable(d, "/assets/a.js") && servable(d, "/projects/1"));
+        for bad in ["/.env", "/assets/.git/config", "/%2eenv", "/etc/passwd", "/b.js", "/a%2f..%2fb"] {
+            assert!(!servable(d, bad), "{bad}");
+        }
+    }
 
     #[test]
     fn hashed_names() {

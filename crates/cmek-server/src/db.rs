@@ -134,6 +134,9 @@ pub type BeforeWrite = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 pub struct Db {
     path: PathBuf,
+    /// Keys the idempotency fingerprints (`fingerprint.key` beside the database, 0600), so a
+    /// stored fingerprint cannot be ground offline for the secrets in a request body.
+    fingerprint_key: Vec<u8>,
     writer: Mutex<Connection>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     before_write: std::sync::OnceLock<BeforeWrite>,
@@ -150,8 +153,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("cannot create the data directory {path}: {source}")]
-    Dir { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Private(#[from] crate::private_files::PrivateError),
     #[error("cannot open the database {path}: {source}")]
     Open { path: PathBuf, source: rusqlite::Error },
     #[error("cannot migrate the database {path}: {source}")]
@@ -162,9 +165,16 @@ pub enum OpenError {
 
 impl Db {
     /// Opens (creating if needed) `<data_dir>/cmek.db` and brings its schema up to date.
+    /// The directory is made 0700 and the database files 0600 (API key hashes are in there),
+    /// whatever the umask; see [`crate::private_files`].
     pub fn open(data_dir: &Path) -> Result<Arc<Self>, OpenError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::Dir { path: data_dir.to_owned(), source })?;
+        crate::private_files::private_dir(data_dir)?;
         let path = data_dir.join("cmek.db");
+        // SQLite gives its -wal and -shm files the database file's mode.
+        crate::private_files::private_file(&path)?;
+        for extra in ["cmek.db-wal", "cmek.db-shm", "cmek.db-journal"] {
+            crate::private_files::private_if_present(&data_dir.join(extra))?;
+        }
         let open_err = |source| OpenError::Open { path: path.clone(), source };
         let mut writer = Connection::open(&path).map_err(open_err)?;
         writer.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
@@ -174,6 +184,7 @@ impl Db {
         configure(&writer).map_err(open_err)?;
         let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
         migrations.to_latest(&mut writer).map_err(|source| OpenError::Migrate { path: path.clone(), source })?;
+        let fingerprint_key = crate::private_files::secret(&data_dir.join("fingerprint.key"), 32)?;
         let manager = SqliteConnectionManager::file(&path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
             .with_init(|c| configure(c));
@@ -184,6 +195,7 @@ impl Db {
             .map_err(|source| OpenError::Pool { path: path.clone(), source })?;
         Ok(Arc::new(Self {
             path,
+            fingerprint_key,
             writer: Mutex::new(writer),
             readers,
             before_write: Default::default(),
@@ -200,6 +212,10 @@ impl Db {
     /// The write generation; read it *before* reading the data it vouches for.
     pub fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn fingerprint_key(&self) -> &[u8] {
+        &self.fingerprint_key
     }
 
     pub fn path(&self) -> &Path {

@@ -9,6 +9,8 @@ use cmek_core::{ErrorCode, ErrorResponse, FieldError, RuleError};
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorResponse,
+    /// Seconds for a `Retry-After` header (a 429 that knows when to come back).
+    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -16,6 +18,7 @@ impl ApiError {
         Self {
             status: StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
             body: ErrorResponse::new(code, message),
+            retry_after: None,
         }
     }
 
@@ -42,6 +45,11 @@ impl ApiError {
         )
     }
 
+    pub fn with_retry_after(mut self, secs: i64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
     pub fn code(&self) -> Option<ErrorCode> {
         self.body.error_code()
     }
@@ -52,6 +60,7 @@ impl From<RuleError> for ApiError {
         Self {
             status: StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
             body: e.to_response(),
+            retry_after: None,
         }
     }
 }
@@ -66,6 +75,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut res = (self.status, axum::Json(self.body)).into_response();
         res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         res
     }
 }

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod kms;
 pub mod list_cache;
 pub mod openapi;
+pub mod private_files;
 pub mod routes;
 pub mod serve;
 pub mod store;

@@ -44,6 +44,8 @@ fn main() -> ExitCode {
         }
         println!("console sign-in: http://{addr}/sign-in#token={token}");
     }));
+    // Connections still open after the shutdown deadline, and background jobs, end here.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

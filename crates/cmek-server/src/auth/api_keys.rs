@@ -52,6 +52,9 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if name.chars().any(char::is_control) {
         return Err("the name must not contain control characters".into());
     }
+    if let Some((c, at, what)) = cmek_core::text::hidden_character(name) {
+        return Err(format!("the name {}", cmek_core::text::hidden_character_message(c, at, what)));
+    }
     Ok(())
 }
 

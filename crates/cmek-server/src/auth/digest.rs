@@ -320,38 +320,84 @@ impl NonceKey {
     }
 }
 
-/// The highest nonce count seen for each nonce in use; a count must be higher than the last
-/// one (so a captured request cannot be replayed). Entries go when their nonce expires.
+/// The nonce counts used, per (API key, nonce): RFC 7616 asks that a count not be *reused*,
+/// not that counts arrive in order, so any unused count within the last [`NC_WINDOW`] below
+/// the highest is accepted (concurrent requests sharing a nonce arrive out of order). Counts
+/// are per key: a holder of another key who sees a nonce cannot spend this key's counts. The
+/// state is bounded: [`NONCES_PER_KEY`] nonces per key, the oldest dropped first.
 #[derive(Default)]
 pub struct NonceCounts {
-    last: HashMap<String, (u32, i64)>,
+    by_key: HashMap<String, HashMap<String, CountWindow>>,
+}
+
+/// How far below the highest count an unused count is still accepted.
+pub const NC_WINDOW: u32 = 128;
+/// Nonces remembered per key (a client needs one; a few hundred covers many processes).
+pub const NONCES_PER_KEY: usize = 256;
+
+/// The highest count, and which of the [`NC_WINDOW`] counts up to it were used (bit i: max - i).
+#[derive(Clone, Copy, Debug)]
+struct CountWindow {
+    max: u32,
+    used: u128,
+    expires_ms: i64,
+}
+
+/// Why a count is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountRefusal {
+    /// This count was used already with this nonce and key: a replay.
+    Reused,
+    /// Too far below the highest count to tell; the client should take a new nonce.
+    TooOld,
 }
 
 impl NonceCounts {
-    /// Records `nc` for `nonce` if it is higher than every count seen before; false otherwise.
-    pub fn advance(&mut self, nonce: &str, nc: u32, expires_ms: i64, now_ms: i64) -> bool {
-        if self.last.len() >= 4096 {
-            self.last.retain(|_, (_, exp)| *exp > now_ms);
-        }
-        match self.last.get_mut(nonce) {
-            Some((last, _)) if nc <= *last => false,
-            Some((last, _)) => {
-                *last = nc;
-                true
+    /// Records `nc` for (`key`, `nonce`) if it was not used.
+    pub fn advance(
+        &mut self,
+        key: &str,
+        nonce: &str,
+        nc: u32,
+        expires_ms: i64,
+        now_ms: i64,
+    ) -> Result<(), CountRefusal> {
+        let nonces = self.by_key.entry(key.to_owned()).or_default();
+        if !nonces.contains_key(nonce) && nonces.len() >= NONCES_PER_KEY {
+            nonces.retain(|_, w| w.expires_ms > now_ms);
+            if nonces.len() >= NONCES_PER_KEY {
+                let oldest = nonces.iter().min_by_key(|(_, w)| w.expires_ms).map(|(n, _)| n.clone());
+                if let Some(n) = oldest {
+                    nonces.remove(&n);
+                }
             }
-            None => {
-                self.last.insert(nonce.to_owned(), (nc, expires_ms));
-                true
-            }
         }
+        let w = nonces.entry(nonce.to_owned()).or_insert(CountWindow { max: 0, used: 0, expires_ms });
+        if nc > w.max {
+            let shift = nc - w.max;
+            w.used = if shift >= 128 { 0 } else { w.used << shift };
+            w.used |= 1;
+            w.max = nc;
+            return Ok(());
+        }
+        let back = w.max - nc;
+        if back >= NC_WINDOW {
+            return Err(CountRefusal::TooOld);
+        }
+        if w.used & (1u128 << back) != 0 {
+            return Err(CountRefusal::Reused);
+        }
+        w.used |= 1u128 << back;
+        Ok(())
     }
 
+    /// Nonces remembered, over all keys.
     pub fn len(&self) -> usize {
-        self.last.len()
+        self.by_key.values().map(HashMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.last.is_empty()
+        self.len() == 0
     }
 }
 
@@ -437,24 +483,30 @@ mod tests {
     }
 
     #[test]
-    fn nonce_counts_strictly_increase() {
+    fn nonce_counts_are_used_once_per_key_in_any_order() {
         let mut c = NonceCounts::default();
-        assert!(c.advance("n", 1, 100, 0));
-        assert!(!c.advance("n", 1, 100, 0), "a replay");
-        assert!(c.advance("n", 3, 100, 0));
-        assert!(!c.advance("n", 2, 100, 0), "lower than the last");
-        assert!(c.advance("m", 1, 100, 0), "per nonce");
+        assert_eq!(c.advance("A", "n", 1, 100, 0), Ok(()));
+        assert_eq!(c.advance("A", "n", 1, 100, 0), Err(CountRefusal::Reused), "a replay");
+        assert_eq!(c.advance("A", "n", 3, 100, 0), Ok(()));
+        assert_eq!(c.advance("A", "n", 2, 100, 0), Ok(()), "out of order, unused");
+        assert_eq!(c.advance("A", "n", 2, 100, 0), Err(CountRefusal::Reused));
+        assert_eq!(c.advance("A", "m", 1, 100, 0), Ok(()), "per nonce");
+        // Another key's counts on the same nonce are its own: ffffffff does not spend A's.
+        assert_eq!(c.advance("B", "n", 0xffff_ffff, 100, 0), Ok(()));
+        assert_eq!(c.advance("A", "n", 4, 100, 0), Ok(()));
+        assert_eq!(c.advance("A", "n", 4 + NC_WINDOW, 100, 0), Ok(()));
+        assert_eq!(c.advance("A", "n", 4, 100, 0), Err(CountRefusal::TooOld), "128 below the highest");
+        assert_eq!(c.advance("A", "n", 5, 100, 0), Ok(()), "127 below: inside the window, unused");
         assert_eq!(parse_nc("00000001"), Some(1));
         assert_eq!(parse_nc("0000000a"), Some(10));
         assert_eq!(parse_nc("1"), None);
         assert_eq!(parse_nc("00000000"), None);
         assert_eq!(parse_nc("0000000g"), None);
-        // Expired entries are dropped when the table is large.
+        // Bounded per key, however many nonces one key uses.
         for i in 0..5000 {
-            c.advance(&format!("x{i}"), 1, 50, 0);
+            c.advance("A", &format!("x{i}"), 1, 1000 + i, 0).unwrap();
         }
-        c.advance("late", 1, 500, 200);
-        assert!(c.len() < 5000);
+        assert!(c.len() <= NONCES_PER_KEY + 1, "{}", c.len());
     }
 
     #[test]

@@ -54,16 +54,18 @@ pub fn check_key(value: &HeaderValue) -> Result<String, ApiError> {
     Ok(s.to_owned())
 }
 
-/// SHA-256 of what makes two requests "the same": method, path and query, body.
-pub fn fingerprint(method: &Method, path_and_query: &str, body: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
+/// HMAC-SHA-256 of what makes two requests "the same": method, path and query, body. Keyed
+/// with the server's secret ([`Db::fingerprint_key`]): a body holds `root_password`, and a
+/// plain hash of it stored in the database could be ground offline.
+pub fn fingerprint(secret: &[u8], method: &Method, path_and_query: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut h = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
     h.update(method.as_str().as_bytes());
     h.update(b"\n");
     h.update(path_and_query.as_bytes());
     h.update(b"\n");
     h.update(body);
-    super::digest::hex(&h.finalize())
+    super::digest::hex(&h.finalize().into_bytes())
 }
 
 /// A kept answer.
@@ -154,7 +156,7 @@ pub async fn run(db: Arc<Db>, in_flight: InFlight, scope: String, key: String, r
         }
     };
     let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
-    let fp = fingerprint(&parts.method, &target, &bytes);
+    let fp = fingerprint(db.fingerprint_key(), &parts.method, &target, &bytes);
     let Some(running) = in_flight.enter((scope.clone(), key.clone())).await else {
         return ApiError::new(
             ErrorCode::IdempotencyKeyReused,
@@ -226,8 +228,9 @@ mod tests {
         assert!(check_key(&HeaderValue::from_static("")).is_err());
         assert!(check_key(&HeaderValue::from_static("a b")).is_err());
         assert!(check_key(&HeaderValue::from_str(&"x".repeat(256)).unwrap()).is_err());
-        assert_ne!(fingerprint(&Method::POST, "/a", b"{}"), fingerprint(&Method::POST, "/a", b"{ }"));
-        assert_ne!(fingerprint(&Method::POST, "/a", b"{}"), fingerprint(&Method::POST, "/b", b"{}"));
+        assert_ne!(fingerprint(b"k", &Method::POST, "/a", b"{}"), fingerprint(b"k", &Method::POST, "/a", b"{ }"));
+        assert_ne!(fingerprint(b"k", &Method::POST, "/a", b"{}"), fingerprint(b"k", &Method::POST, "/b", b"{}"));
+        assert_ne!(fingerprint(b"k", &Method::POST, "/a", b"{}"), fingerprint(b"j", &Method::POST, "/a", b"{}"));
     }
 
     #[test]

@@ -16,6 +16,7 @@
 pub mod api_keys;
 pub mod digest;
 pub mod headers;
+pub mod hosts;
 pub mod idempotency;
 pub mod rate;
 pub mod session;
@@ -31,8 +32,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cmek_core::ErrorCode;
-use digest::{Algorithm, NonceCounts, NonceKey, NonceState, REALM};
+use digest::{Algorithm, CountRefusal, NonceCounts, NonceKey, NonceState, REALM};
 use rand::RngCore;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 
 /// The header the console sets on its own requests.
@@ -91,6 +93,38 @@ fn refuse(message: impl Into<String>) -> Refusal {
     Refusal { message: message.into(), stale: false }
 }
 
+/// The address a client is counted under: its IP (an IPv6 address by its /64, which one
+/// machine commonly holds whole).
+pub fn client_address(peer: Option<SocketAddr>) -> IpAddr {
+    match peer.map(|p| p.ip()) {
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        Some(ip) => ip,
+        None => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+    }
+}
+
+/// The peer address of a request (set by `serve` for every connection).
+pub fn peer_of(extensions: &axum::http::Extensions) -> IpAddr {
+    client_address(extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0))
+}
+
+/// The client's address (see [`client_address`]), as a handler argument.
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(peer_of(&parts.extensions)))
+    }
+}
+
 /// The authentication state of a running server.
 pub struct Auth {
     nonce_key: NonceKey,
@@ -98,19 +132,25 @@ pub struct Auth {
     nonce_lifetime_ms: i64,
     counts: Mutex<NonceCounts>,
     limiter: Mutex<rate::Limiter>,
-    sign_in_failures: Mutex<rate::Limiter>,
+    /// 401s per client address this minute (`--failed-auth-per-minute`).
+    failed_auth: Mutex<rate::Limiter>,
+    failed_auth_limit: u32,
+    /// Failed sign-ins per client address, with back-off.
+    sign_in_failures: Mutex<rate::Backoff>,
     pub rate_limit: u32,
     pub secure_cookies: bool,
     pub session_ms: i64,
     pub sign_in: session::SignInSecrets,
+    pub hosts: hosts::Hosts,
     allowed_origins: Vec<String>,
     pub console_csp: headers::ConsoleCsp,
     pub in_flight: idempotency::InFlight,
 }
 
 impl Auth {
-    /// `token` is this start's one-time sign-in token; `password` the console password, if any.
-    pub fn new(args: &ServeArgs, token: &str, password: Option<&str>) -> Self {
+    /// `bound` is the address listened on; `token` is this start's one-time sign-in token;
+    /// `password` the console password, if any.
+    pub fn new(args: &ServeArgs, bound: SocketAddr, token: &str, password: Option<&str>) -> Self {
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
         let mut opaque = [0u8; 16];
@@ -121,11 +161,18 @@ impl Auth {
             nonce_lifetime_ms: (args.nonce_secs * 1000.0).round() as i64,
             counts: Mutex::default(),
             limiter: Mutex::default(),
+            failed_auth: Mutex::default(),
+            failed_auth_limit: args.failed_auth_per_minute,
             sign_in_failures: Mutex::default(),
             rate_limit: args.rate_limit_per_minute,
             secure_cookies: args.secure_cookies,
             session_ms: (args.session_hours * 3_600_000.0).round().max(1000.0) as i64,
-            sign_in: session::SignInSecrets::new(token, password),
+            sign_in: session::SignInSecrets::new(
+                token,
+                password,
+                now_ms() + (args.sign_in_link_minutes * 60_000.0).round() as i64,
+            ),
+            hosts: hosts::Hosts::new(bound, &args.public_names, args.secure_cookies),
             allowed_origins: args.allowed_origins.clone(),
             console_csp: headers::ConsoleCsp::new(args.console_dir.join("index.html")),
             in_flight: idempotency::InFlight::default(),
@@ -191,29 +238,38 @@ impl Auth {
             db.read(move |conn| Ok(api_keys::find(conn, &public)?)).await
         }
         .map_err(|e| refuse(e.body.message))?;
-        let Some(key) = key else {
-            return Err(refuse(format!("public_key not found: there is no API key {public}")));
+        // One answer for an unknown key and a wrong private key, after the same work, so a
+        // 401 does not say which public keys exist. A revoked key is named only to a caller
+        // who proved they hold its private key.
+        let ha1 = key.as_ref().map_or(UNKNOWN_KEY_HA1, |k| k.ha1(alg));
+        let expected = digest::response(alg, ha1, &c.nonce, nc_raw, cnonce, qop, method.as_str(), &c.uri);
+        let matches = digest::ct_eq(expected.as_bytes(), c.response.to_ascii_lowercase().as_bytes());
+        let Some(key) = key.filter(|_| matches) else {
+            return Err(refuse(format!(
+                "the Digest response does not match: the public key {public} is not a key of this server, or the private key is wrong"
+            )));
         };
         if key.revoked_at.is_some() {
             return Err(refuse(format!("the API key {public} was revoked")));
-        }
-        let expected = digest::response(alg, key.ha1(alg), &c.nonce, nc_raw, cnonce, qop, method.as_str(), &c.uri);
-        if !digest::ct_eq(expected.as_bytes(), c.response.to_ascii_lowercase().as_bytes()) {
-            return Err(refuse(format!(
-                "the Digest response does not match: wrong private key for the API key {public}"
-            )));
         }
         let now = now_ms();
         let opaque_ok = c.opaque.as_deref().is_none_or(|o| o == self.opaque);
         match (opaque_ok, self.nonce_key.check(&c.nonce, now, self.nonce_lifetime_ms)) {
             (true, NonceState::Fresh { expires_ms }) => {
-                let fresh = self.counts.lock().unwrap_or_else(|p| p.into_inner()).advance(&c.nonce, nc, expires_ms, now);
-                if fresh {
-                    Ok(Credential::ApiKey { public_key: public })
-                } else {
-                    Err(refuse(format!(
-                        "the nonce count {nc_raw} was already used with this nonce: a replayed request is refused (each request needs a higher nc)"
-                    )))
+                let counted =
+                    self.counts.lock().unwrap_or_else(|p| p.into_inner()).advance(&public, &c.nonce, nc, expires_ms, now);
+                match counted {
+                    Ok(()) => Ok(Credential::ApiKey { public_key: public }),
+                    Err(CountRefusal::Reused) => Err(refuse(format!(
+                        "the nonce count {nc_raw} was already used with this nonce and key: a replayed request is refused (each request needs an unused nc)"
+                    ))),
+                    Err(CountRefusal::TooOld) => Err(Refusal {
+                        message: format!(
+                            "the nonce count {nc_raw} is more than {} below the highest used with this nonce; retry with the new nonce in this answer's challenge",
+                            digest::NC_WINDOW
+                        ),
+                        stale: true,
+                    }),
                 }
             }
             (true, NonceState::Expired) => Err(Refusal {
@@ -227,26 +283,26 @@ impl Auth {
         }
     }
 
-    /// This server's origin as the request addressed it (`Host`), and the other allowed ones.
-    fn origin_allowed(&self, headers: &HeaderMap, origin: &str) -> bool {
+    /// This server's own origins (from the Host allow-list, never the request's Host), and
+    /// the other allowed ones.
+    fn origin_allowed(&self, origin: &str) -> bool {
         let origin = origin.trim().to_ascii_lowercase();
-        self.own_origin(headers).is_some_and(|own| own == origin) || self.allowed_origins.contains(&origin)
+        self.hosts.origin_allowed(&origin) || self.allowed_origins.contains(&origin)
     }
 
-    pub fn own_origin(&self, headers: &HeaderMap) -> Option<String> {
-        let host = headers.get(header::HOST)?.to_str().ok()?.trim().to_ascii_lowercase();
-        let scheme = if self.secure_cookies { "https" } else { "http" };
-        Some(format!("{scheme}://{host}"))
+    /// This server's origin, as messages name it.
+    pub fn own_origin(&self) -> String {
+        self.hosts.primary_origin()
     }
 
     /// A request that carries an `Origin` must come from this server's pages.
     pub fn check_origin_if_present(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         match headers.get(header::ORIGIN).map(|v| v.to_str().unwrap_or("")) {
-            Some(o) if !self.origin_allowed(headers, o) => Err(ApiError::new(
+            Some(o) if !self.origin_allowed(o) => Err(ApiError::new(
                 ErrorCode::PermissionDenied,
                 format!(
                     "requests from pages of another origin ({o}) are refused; this server's origin is {}",
-                    self.own_origin(headers).unwrap_or_else(|| "unknown (no Host header)".into())
+                    self.own_origin()
                 ),
             )),
             _ => Ok(()),
@@ -263,7 +319,7 @@ impl Auth {
         let Credential::Session { csrf_token, .. } = cred else {
             return self.check_origin_if_present(headers);
         };
-        let own = self.own_origin(headers).unwrap_or_else(|| "this server's origin".into());
+        let own = self.own_origin();
         let mut missing = Vec::new();
         match headers.get(CSRF_HEADER).map(|v| v.as_bytes()) {
             None => missing
@@ -275,7 +331,7 @@ impl Auth {
         }
         match headers.get(header::ORIGIN).map(|v| v.to_str().unwrap_or("")) {
             None => missing.push(format!("the Origin header is missing (it must be {own})")),
-            Some(o) if !self.origin_allowed(headers, o) => missing.push(format!("the Origin header is {o}, not {own}")),
+            Some(o) if !self.origin_allowed(o) => missing.push(format!("the Origin header is {o}, not {own}")),
             Some(_) => {}
         }
         if missing.is_empty() {
@@ -295,29 +351,92 @@ impl Auth {
         })
     }
 
-    /// 429 once too many sign-ins failed this minute.
-    pub fn sign_in_allowed(&self) -> Result<(), ApiError> {
+    /// 429 when `ip` failed to sign in too often lately (see [`rate::Backoff`]): it waits,
+    /// other addresses do not.
+    pub fn sign_in_allowed(&self, ip: IpAddr) -> Result<(), ApiError> {
         let l = self.sign_in_failures.lock().unwrap_or_else(|p| p.into_inner());
-        if l.exhausted("sign-in", now_ms(), session::SIGN_IN_FAILURES_PER_MINUTE) {
-            return Err(ApiError::new(
-                ErrorCode::RateLimited,
-                format!(
-                    "more than {} sign-ins failed in the last minute; wait for the next minute",
-                    session::SIGN_IN_FAILURES_PER_MINUTE
+        match l.wait_secs(ip, now_ms()) {
+            None => Ok(()),
+            Some(secs) => Err(rate::retry_after(
+                ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "too many failed sign-ins from {ip}: try again in {secs} s (after {} failures, each further one doubles the wait)",
+                        rate::Backoff::FREE_FAILURES
+                    ),
                 ),
+                secs,
+            )),
+        }
+    }
+
+    pub fn sign_in_failed(&self, ip: IpAddr) {
+        self.sign_in_failures.lock().unwrap_or_else(|p| p.into_inner()).failed(ip, now_ms());
+    }
+
+    pub fn sign_in_succeeded(&self, ip: IpAddr) {
+        self.sign_in_failures.lock().unwrap_or_else(|p| p.into_inner()).forget(ip);
+    }
+
+    /// 429 before any work when `ip` had too many 401s this minute.
+    fn failed_auth_allowed(&self, ip: IpAddr) -> Result<(), ApiError> {
+        if self.failed_auth_limit == 0 {
+            return Ok(());
+        }
+        let now = now_ms();
+        let l = self.failed_auth.lock().unwrap_or_else(|p| p.into_inner());
+        if l.exhausted(&ip.to_string(), now, self.failed_auth_limit) {
+            let secs = rate::reset_secs(now);
+            return Err(rate::retry_after(
+                ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "more than {} requests from {ip} failed authentication this minute; try again in {secs} s with valid credentials",
+                        self.failed_auth_limit
+                    ),
+                ),
+                secs,
             ));
         }
         Ok(())
     }
 
-    pub fn sign_in_failed(&self) {
-        self.sign_in_failures.lock().unwrap_or_else(|p| p.into_inner()).hit(
-            "sign-in",
-            now_ms(),
-            session::SIGN_IN_FAILURES_PER_MINUTE,
-        );
+    fn auth_failed(&self, ip: IpAddr) {
+        if self.failed_auth_limit > 0 {
+            self.failed_auth.lock().unwrap_or_else(|p| p.into_inner()).hit(
+                &ip.to_string(),
+                now_ms(),
+                self.failed_auth_limit,
+            );
+        }
+    }
+
+    /// The cheap check before any Digest work: a key whose requests this minute are used up
+    /// gets its 429 without a hash computed or a nonce count stored. Only verified requests
+    /// count, so naming someone else's public key cannot use up their minute.
+    fn key_exhausted(&self, headers: &HeaderMap) -> Option<(Credential, rate::Decision)> {
+        if self.rate_limit == 0 {
+            return None;
+        }
+        let h = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let public = digest::parse_authorization(h).ok()?.username;
+        let cred = Credential::ApiKey { public_key: public };
+        let now = now_ms();
+        let l = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+        l.exhausted(&cred.scope(), now, self.rate_limit).then(|| {
+            let d = rate::Decision {
+                allowed: false,
+                limit: self.rate_limit,
+                remaining: 0,
+                reset_secs: rate::reset_secs(now),
+            };
+            (cred, d)
+        })
     }
 }
+
+/// The HA1 a signature is checked against when its public key is unknown (nothing matches it).
+const UNKNOWN_KEY_HA1: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Who the request is from: Digest when it has an `Authorization` header, else the session
 /// cookie.
@@ -328,7 +447,7 @@ async fn authenticate(s: &AppState, req: &axum::http::request::Parts) -> Result<
         let target = req.uri.path_and_query().map_or_else(|| req.uri.path(), |p| p.as_str());
         return s.auth.verify_digest(&s.db, h, &req.method, target).await;
     }
-    if session::cookie_from(headers).is_some() {
+    if session::has_cookie(s, headers) {
         return match session::lookup(s, headers).await {
             Ok(Some(row)) => Ok(Credential::Session { id_hash: row.id_hash, csrf_token: row.csrf_token }),
             Ok(None) => Err(refuse(
@@ -345,11 +464,21 @@ async fn authenticate(s: &AppState, req: &axum::http::request::Parts) -> Result<
 /// The middleware in front of every `/api/` route except the session endpoints.
 pub async fn require_auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let console = is_console(req.headers());
+    let ip = peer_of(req.extensions());
+    // Cheap refusals first: no hash, no database read, no nonce state.
+    if let Err(e) = s.auth.failed_auth_allowed(ip) {
+        return e.into_response();
+    }
+    if let Some((cred, d)) = s.auth.key_exhausted(req.headers()) {
+        let e = ApiError::new(ErrorCode::RateLimited, rate::exceeded_message(d.limit, cred.per(), d.reset_secs));
+        return with_rate(e.into_response(), Some(d));
+    }
     let (parts, body) = req.into_parts();
     let cred = match authenticate(&s, &parts).await {
         Ok(c) => c,
         Err(r) => {
             tracing::debug!(why = %r.message, path = %parts.uri.path(), "unauthenticated request");
+            s.auth.auth_failed(ip);
             return s.auth.unauthenticated(&r.message, console, r.stale);
         }
     };
@@ -388,6 +517,25 @@ fn with_rate(mut res: Response, d: Option<rate::Decision>) -> Response {
     res
 }
 
+/// Refuses, before routing, a request whose `Host` is not a name of this server (DNS
+/// rebinding: a page of another name that resolves here).
+pub async fn check_host(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let host = req.headers().get(header::HOST).map(|h| h.to_str().unwrap_or("(not ASCII)").to_owned());
+    let host = host.or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    match host {
+        Some(h) if s.auth.hosts.allows(&h) => next.run(req).await,
+        Some(h) => ApiError::new(
+            ErrorCode::InvalidField,
+            format!(
+                "the Host header \"{h}\" is not a name of this server (it answers to {}); a server reached under another name starts with --public-name NAME",
+                s.auth.hosts.describe()
+            ),
+        )
+        .into_response(),
+        None => ApiError::new(ErrorCode::MissingField, "the request has no Host header").into_response(),
+    }
+}
+
 /// The security headers, on every answer (API and console).
 pub async fn security_headers(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
@@ -414,7 +562,7 @@ mod tests {
         let mut argv = vec!["cmek-server"];
         argv.extend_from_slice(extra);
         let cli = crate::config::Cli::try_parse_from(argv).unwrap();
-        Auth::new(&cli.serve, "tok", None)
+        Auth::new(&cli.serve, "127.0.0.1:8080".parse().unwrap(), "tok", None)
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -437,7 +585,7 @@ mod tests {
         let e = a.check_change(&Method::DELETE, &headers(&[("host", "h:1")]), &session).unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::PermissionDenied));
         assert!(e.body.message.contains("X-CSRF-Token") && e.body.message.contains("Origin"), "{}", e.body.message);
-        let wrong = headers(&[("host", "h:1"), ("origin", "http://h:1"), ("x-csrf-token", "other")]);
+        let wrong = headers(&[("origin", "http://127.0.0.1:8080"), ("x-csrf-token", "other")]);
         let e = a.check_change(&Method::PATCH, &wrong, &session).unwrap_err();
         assert!(e.body.message.contains("does not match") && !e.body.message.contains("Origin"), "{}", e.body.message);
         let foreign = headers(&[("host", "h:1"), ("origin", "http://evil.example"), ("x-csrf-token", "csrf")]);
@@ -447,7 +595,14 @@ mod tests {
         assert!(a.check_change(&Method::POST, &headers(&[("host", "h:1")]), &key).is_ok());
         assert!(a.check_change(&Method::POST, &foreign, &key).is_err());
         // Behind TLS the origin is https; other origins can be allowed.
-        let tls = auth(&["--secure-cookies", "--allowed-origin", "http://127.0.0.1:8081"]);
+        // The own origin comes from the names the server is reached under, never from Host:
+        // a rebinding page's Host and Origin agree with each other, and are still refused.
+        let rebound =
+            headers(&[("host", "evil.example:8080"), ("origin", "http://evil.example:8080"), ("x-csrf-token", "csrf")]);
+        assert!(a.check_change(&Method::POST, &rebound, &session).is_err());
+        let own = headers(&[("origin", "http://localhost:8080"), ("x-csrf-token", "csrf")]);
+        assert!(a.check_change(&Method::POST, &own, &session).is_ok());
+        let tls = auth(&["--secure-cookies", "--public-name", "h:1", "--allowed-origin", "http://127.0.0.1:8081"]);
         let plain = headers(&[("host", "h:1"), ("origin", "http://h:1"), ("x-csrf-token", "csrf")]);
         assert!(tls.check_change(&Method::POST, &plain, &session).is_err());
         let https = headers(&[("host", "h:1"), ("origin", "https://h:1"), ("x-csrf-token", "csrf")]);

@@ -3,6 +3,7 @@
 //! (seconds until the window resets) on every authenticated answer.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 const WINDOW_MS: i64 = 60_000;
 
@@ -51,6 +52,74 @@ impl Limiter {
     }
 }
 
+/// Whole seconds until the current minute's window resets (at least 1).
+pub fn reset_secs(now_ms: i64) -> i64 {
+    let reset_ms = (now_ms.div_euclid(WINDOW_MS) + 1) * WINDOW_MS - now_ms;
+    ((reset_ms + 999) / 1000).max(1)
+}
+
+/// `e` with `Retry-After: secs`.
+pub fn retry_after(e: crate::error::ApiError, secs: i64) -> crate::error::ApiError {
+    e.with_retry_after(secs)
+}
+
+/// Failed sign-ins per client address: [`Backoff::FREE_FAILURES`] are free; after that the
+/// address waits a minute, doubling with each further failure up to an hour. One address
+/// failing never makes another wait. An address's count is forgotten on success, or an hour
+/// after its last failure. Bounded: at most [`Backoff::ADDRESSES`] addresses are tracked, the
+/// least recently failed dropped first.
+#[derive(Default)]
+pub struct Backoff {
+    by_addr: HashMap<IpAddr, Failures>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Failures {
+    count: u32,
+    last_ms: i64,
+    locked_until_ms: i64,
+}
+
+impl Backoff {
+    pub const FREE_FAILURES: u32 = 10;
+    pub const FIRST_WAIT_MS: i64 = 60_000;
+    pub const MAX_WAIT_MS: i64 = 3_600_000;
+    const FORGET_MS: i64 = 3_600_000;
+    const ADDRESSES: usize = 10_000;
+
+    /// Seconds `ip` must still wait, if it must.
+    pub fn wait_secs(&self, ip: IpAddr, now_ms: i64) -> Option<i64> {
+        let f = self.by_addr.get(&ip)?;
+        (f.locked_until_ms > now_ms).then(|| ((f.locked_until_ms - now_ms + 999) / 1000).max(1))
+    }
+
+    pub fn failed(&mut self, ip: IpAddr, now_ms: i64) {
+        if self.by_addr.len() >= Self::ADDRESSES && !self.by_addr.contains_key(&ip) {
+            self.by_addr.retain(|_, f| now_ms - f.last_ms < Self::FORGET_MS);
+            if self.by_addr.len() >= Self::ADDRESSES {
+                let oldest = self.by_addr.iter().min_by_key(|(_, f)| f.last_ms).map(|(a, _)| *a);
+                if let Some(a) = oldest {
+                    self.by_addr.remove(&a);
+                }
+            }
+        }
+        let f = self.by_addr.entry(ip).or_insert(Failures { count: 0, last_ms: now_ms, locked_until_ms: 0 });
+        if now_ms - f.last_ms >= Self::FORGET_MS {
+            *f = Failures { count: 0, last_ms: now_ms, locked_until_ms: 0 };
+        }
+        f.count += 1;
+        f.last_ms = now_ms;
+        if f.count >= Self::FREE_FAILURES {
+            let doublings = (f.count - Self::FREE_FAILURES).min(16);
+            f.locked_until_ms = now_ms + (Self::FIRST_WAIT_MS << doublings).min(Self::MAX_WAIT_MS);
+        }
+    }
+
+    pub fn forget(&mut self, ip: IpAddr) {
+        self.by_addr.remove(&ip);
+    }
+}
+
 /// The 429 message, in the words of the real API.
 pub fn exceeded_message(limit: u32, per: &str, reset_secs: i64) -> String {
     format!(
@@ -86,6 +155,29 @@ mod tests {
         let mut l = Limiter::default();
         assert_eq!(l.hit("a", 59_999, 1).reset_secs, 1);
         assert_eq!(l.hit("a", 60_000, 1).reset_secs, 60);
+    }
+
+    #[test]
+    fn sign_in_backoff_is_per_address() {
+        let (a, b): (IpAddr, IpAddr) = ("127.0.0.2".parse().unwrap(), "127.0.0.3".parse().unwrap());
+        let mut l = Backoff::default();
+        for _ in 0..Backoff::FREE_FAILURES - 1 {
+            l.failed(a, 1000);
+        }
+        assert_eq!(l.wait_secs(a, 1000), None, "nine failures are free");
+        l.failed(a, 1000);
+        assert_eq!(l.wait_secs(a, 1000), Some(60));
+        assert_eq!(l.wait_secs(b, 1000), None, "another address does not wait");
+        assert_eq!(l.wait_secs(a, 61_000), None);
+        l.failed(a, 61_000);
+        assert_eq!(l.wait_secs(a, 61_000), Some(120), "doubles");
+        for _ in 0..20 {
+            l.failed(a, 61_000);
+        }
+        assert_eq!(l.wait_secs(a, 61_000), Some(3600), "at most an hour");
+        l.forget(a);
+        assert_eq!(l.wait_secs(a, 61_000), None);
+        assert_eq!(reset_secs(59_999), 1);
     }
 
     #[test]

@@ -22,32 +22,46 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use std::sync::Mutex;
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP.
 pub const COOKIE: &str = "cmek_session";
+/// Its name behind TLS (`--secure-cookies`): a `__Host-` cookie is only accepted by a browser
+/// from a secure page of this very host, with `Path=/` and no `Domain`, so no page of another
+/// port or subdomain can set one that shadows it.
+pub const SECURE_COOKIE: &str = "__Host-cmek_session";
 
-/// Failed sign-ins (wrong token or password) allowed per minute, over all clients.
-pub const SIGN_IN_FAILURES_PER_MINUTE: u32 = 10;
+/// The session cookie's name.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_COOKIE } else { COOKIE }
+}
+
+/// At most this many session cookies of one request are looked up.
+const MAX_SESSION_COOKIES: usize = 8;
 
 pub fn sha256_hex(s: &str) -> String {
     hex(&Sha256::digest(s.as_bytes()))
 }
 
-/// The value of the `cmek_session` cookie, if the request has one.
-pub fn cookie_from(headers: &HeaderMap) -> Option<String> {
+/// Every value of the session cookie `name` the request carries. Cookies don't separate ports:
+/// a page on another port of this host can set one more `cmek_session` (with a longer path, so
+/// the browser sends it first); each value is tried, so such a cookie cannot hide the real one.
+pub fn cookies_from(headers: &HeaderMap, name: &str) -> Vec<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == COOKIE && !value.is_empty())
+        .filter(|(n, value)| *n == name && !value.is_empty())
         .map(|(_, value)| value.trim_matches('"').to_owned())
+        .take(MAX_SESSION_COOKIES)
+        .collect()
 }
 
 /// `Set-Cookie` for a new session.
 pub fn set_cookie(id: &str, max_age_secs: i64, secure: bool) -> String {
+    let name = cookie_name(secure);
     let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}")
+    format!("{name}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}")
 }
 
 /// `Set-Cookie` that removes the session cookie.
@@ -94,12 +108,28 @@ pub fn delete(c: &Connection, id_hash: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The session a request's cookie names, if it is current.
+/// The current session one of the request's session cookies names, if any.
 pub async fn lookup(s: &AppState, headers: &HeaderMap) -> ApiResult<Option<SessionRow>> {
-    let Some(id) = cookie_from(headers) else { return Ok(None) };
-    let id_hash = sha256_hex(&id);
+    let ids = cookies_from(headers, cookie_name(s.auth.secure_cookies));
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let hashes: Vec<String> = ids.iter().map(|id| sha256_hex(id)).collect();
     let now = crate::clock::now_ms();
-    s.db.read(move |c| Ok(find(c, &id_hash, now)?)).await
+    s.db.read(move |c| {
+        for h in &hashes {
+            if let Some(row) = find(c, h, now)? {
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
+    })
+    .await
+}
+
+/// Whether the request carries a session cookie at all.
+pub fn has_cookie(s: &AppState, headers: &HeaderMap) -> bool {
+    !cookies_from(headers, cookie_name(s.auth.secure_cookies)).is_empty()
 }
 
 // ------------------------------------------------------------------ what signs in
@@ -107,6 +137,8 @@ pub async fn lookup(s: &AppState, headers: &HeaderMap) -> ApiResult<Option<Sessi
 /// The one-time token of this start's sign-in link, and the optional password; only hashes.
 pub struct SignInSecrets {
     token: Mutex<TokenState>,
+    /// When the link stops working (Unix ms; `--sign-in-link-minutes`).
+    token_expires_ms: i64,
     password: Option<String>,
 }
 
@@ -119,22 +151,31 @@ enum TokenState {
 #[derive(Debug, PartialEq, Eq)]
 pub enum SignInRefusal {
     TokenUsed,
+    TokenExpired,
     TokenWrong,
     PasswordOff,
     PasswordWrong,
 }
 
 impl SignInSecrets {
-    /// `token` is the link's token (printed once); `password` the operator's, if any.
-    pub fn new(token: &str, password: Option<&str>) -> Self {
-        Self { token: Mutex::new(TokenState::Unused(sha256_hex(token))), password: password.map(sha256_hex) }
+    /// `token` is the link's token (printed once), usable until `token_expires_ms`;
+    /// `password` the operator's, if any.
+    pub fn new(token: &str, password: Option<&str>, token_expires_ms: i64) -> Self {
+        Self {
+            token: Mutex::new(TokenState::Unused(sha256_hex(token))),
+            token_expires_ms,
+            password: password.map(sha256_hex),
+        }
     }
 
-    /// Consumes the token if it is this start's and unused.
-    pub fn use_token(&self, token: &str) -> Result<(), SignInRefusal> {
+    /// Consumes the token if it is this start's, unused and not expired.
+    pub fn use_token(&self, token: &str, now_ms: i64) -> Result<(), SignInRefusal> {
         let given = sha256_hex(token);
         let mut state = self.token.lock().unwrap_or_else(|p| p.into_inner());
         match &*state {
+            TokenState::Unused(h) if ct_eq(h.as_bytes(), given.as_bytes()) && now_ms >= self.token_expires_ms => {
+                Err(SignInRefusal::TokenExpired)
+            }
             TokenState::Unused(h) if ct_eq(h.as_bytes(), given.as_bytes()) => {
                 *state = TokenState::Used(given);
                 Ok(())
@@ -159,6 +200,9 @@ impl SignInRefusal {
         match self {
             SignInRefusal::TokenUsed => {
                 "this sign-in link was used already: a link signs in once. Restart the server for a new link, or sign in with the console password"
+            }
+            SignInRefusal::TokenExpired => {
+                "this sign-in link has expired (see --sign-in-link-minutes): restart the server for a new link, or sign in with the console password"
             }
             SignInRefusal::TokenWrong => {
                 "the sign-in token is not this server's: use the link the server printed at its last start (\"console sign-in: …\"), or the console password"
@@ -185,19 +229,30 @@ fn with_cookie(mut res: Response, cookie: Option<String>) -> Response {
 #[utoipa::path(post, path = "/api/ext/v1/session", tag = "Extensions", operation_id = "SignIn",
     request_body = SignInReq,
     responses((status = 200, description = "Signed in; the session cookie is set (HttpOnly).", body = SessionInfo)))]
-pub async fn sign_in(State(s): State<AppState>, headers: HeaderMap, JsonBody(req): JsonBody<SignInReq>) -> Response {
-    match sign_in_inner(&s, &headers, req).await {
+pub async fn sign_in(
+    State(s): State<AppState>,
+    super::ClientIp(ip): super::ClientIp,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<SignInReq>,
+) -> Response {
+    match sign_in_inner(&s, ip, &headers, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
 }
 
-async fn sign_in_inner(s: &AppState, headers: &HeaderMap, req: SignInReq) -> ApiResult<Response> {
+/// The link's token is checked before any limit: it is 256 random bits (nothing to guess), so
+/// the right link always signs in, whoever else failed. A password can be guessed: an address
+/// that failed too often waits before its password is even checked ([`super::rate::Backoff`]);
+/// other addresses do not.
+async fn sign_in_inner(s: &AppState, ip: std::net::IpAddr, headers: &HeaderMap, req: SignInReq) -> ApiResult<Response> {
     s.auth.check_origin_if_present(headers)?;
-    s.auth.sign_in_allowed()?;
     let checked = match (&req.token, &req.password) {
-        (Some(t), None) => s.auth.sign_in.use_token(t),
-        (None, Some(p)) => s.auth.sign_in.check_password(p),
+        (Some(t), None) => s.auth.sign_in.use_token(t, crate::clock::now_ms()),
+        (None, Some(p)) => {
+            s.auth.sign_in_allowed(ip)?;
+            s.auth.sign_in.check_password(p)
+        }
         (None, None) => {
             return Err(ApiError::new(
                 ErrorCode::MissingField,
@@ -209,8 +264,10 @@ async fn sign_in_inner(s: &AppState, headers: &HeaderMap, req: SignInReq) -> Api
         }
     };
     if let Err(why) = checked {
-        if why != SignInRefusal::PasswordOff {
-            s.auth.sign_in_failed();
+        if matches!(why, SignInRefusal::TokenWrong | SignInRefusal::PasswordWrong) {
+            // A wrong token from an address that must wait is told to wait, like a password.
+            s.auth.sign_in_allowed(ip)?;
+            s.auth.sign_in_failed(ip);
         }
         tracing::info!(?why, "console sign-in refused");
         return Err(ApiError::new(ErrorCode::Unauthenticated, why.message()));
@@ -220,6 +277,7 @@ async fn sign_in_inner(s: &AppState, headers: &HeaderMap, req: SignInReq) -> Api
     let row = SessionRow { id_hash: sha256_hex(&id), csrf_token: random_token(), expires_at: now + s.auth.session_ms };
     let info = row.info();
     s.db.write(move |tx| Ok(insert(tx, &row, now)?)).await?;
+    s.auth.sign_in_succeeded(ip);
     tracing::info!("console signed in");
     let max_age = s.auth.session_ms / 1000;
     Ok(with_cookie(Json(info).into_response(), Some(set_cookie(&id, max_age, s.auth.secure_cookies))))
@@ -232,7 +290,7 @@ pub async fn get_session(State(s): State<AppState>, headers: HeaderMap) -> Respo
     match lookup(&s, &headers).await {
         Ok(Some(row)) => with_cookie(Json(row.info()).into_response(), None),
         Ok(None) => {
-            let why = if cookie_from(&headers).is_some() {
+            let why = if has_cookie(&s, &headers) {
                 "the console session has ended (it expired, was signed out, or belongs to another server): sign in again"
             } else {
                 "not signed in: open the sign-in link the server printed at start, or sign in with the console password"
@@ -274,25 +332,31 @@ mod tests {
     #[test]
     fn cookies() {
         let mut h = HeaderMap::new();
-        assert_eq!(cookie_from(&h), None);
+        assert!(cookies_from(&h, COOKIE).is_empty());
         h.insert(header::COOKIE, HeaderValue::from_static("a=1; cmek_session=abc; b=2"));
-        assert_eq!(cookie_from(&h).as_deref(), Some("abc"));
+        assert_eq!(cookies_from(&h, COOKIE), vec!["abc".to_owned()]);
+        h.insert(header::COOKIE, HeaderValue::from_static("cmek_session=x; cmek_session=abc"));
+        assert_eq!(cookies_from(&h, COOKIE), vec!["x".to_owned(), "abc".to_owned()], "every one, in order");
+        assert!(cookies_from(&h, SECURE_COOKIE).is_empty(), "behind TLS only the __Host- cookie counts");
         h.insert(header::COOKIE, HeaderValue::from_static("cmek_session="));
-        assert_eq!(cookie_from(&h), None);
+        assert!(cookies_from(&h, COOKIE).is_empty());
         h.insert(header::COOKIE, HeaderValue::from_static("xcmek_session=abc"));
-        assert_eq!(cookie_from(&h), None);
+        assert!(cookies_from(&h, COOKIE).is_empty());
         assert_eq!(set_cookie("v", 60, false), "cmek_session=v; HttpOnly; SameSite=Strict; Path=/; Max-Age=60");
-        assert_eq!(clear_cookie(true), "cmek_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure");
+        assert_eq!(clear_cookie(true), "__Host-cmek_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure");
     }
 
     #[test]
     fn the_token_signs_in_once() {
-        let s = SignInSecrets::new("tok", None);
-        assert_eq!(s.use_token("other"), Err(SignInRefusal::TokenWrong));
-        assert_eq!(s.use_token("tok"), Ok(()));
-        assert_eq!(s.use_token("tok"), Err(SignInRefusal::TokenUsed));
+        let s = SignInSecrets::new("tok", None, 1000);
+        assert_eq!(s.use_token("other", 0), Err(SignInRefusal::TokenWrong));
+        assert_eq!(s.use_token("tok", 0), Ok(()));
+        assert_eq!(s.use_token("tok", 0), Err(SignInRefusal::TokenUsed));
         assert_eq!(s.check_password("x"), Err(SignInRefusal::PasswordOff));
-        let s = SignInSecrets::new("tok", Some("pw"));
+        let s = SignInSecrets::new("tok", None, 1000);
+        assert_eq!(s.use_token("tok", 1000), Err(SignInRefusal::TokenExpired));
+        assert_eq!(s.use_token("tok", 1000), Err(SignInRefusal::TokenExpired), "still not used");
+        let s = SignInSecrets::new("tok", Some("pw"), 1000);
         assert_eq!(s.check_password("pw"), Ok(()));
         assert_eq!(s.check_password("pw"), Ok(()), "a password is not used up");
         assert_eq!(s.check_password("pW"), Err(SignInRefusal::PasswordWrong));
