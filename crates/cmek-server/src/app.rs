@@ -111,7 +111,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .fallback_service(crate::console::service(&state.args.console_dir))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::cors::refuse_cookies_from_other_origins))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(crate::cors::layer(&state.args.allowed_origins))
         .layer(middleware::from_fn_with_state(state.clone(), auth::security_headers))
         .with_state(state)
 }
