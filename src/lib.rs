@@ -5,10 +5,12 @@
 //! `cmek-core`, the crate the server enforces them with.
 
 pub mod api;
+pub mod base_path;
 pub mod components;
 pub mod format;
 pub mod live;
 pub mod pages;
+pub mod reachability;
 pub mod state;
 
 use api::Api;
@@ -28,8 +30,12 @@ pub fn App(#[prop(optional)] api: Option<Api>) -> impl IntoView {
         matches!(session.get(), Session::SignedIn | Session::NotNeeded | Session::SignedOut { ended: true })
     });
     let ended = Memo::new(move |_| session.get() == Session::SignedOut { ended: true });
+    let base = base_path::configured();
+    if let Some(b) = base.clone() {
+        base_path::keep_links_under(b);
+    }
     view! {
-        <Router>
+        <Router base=base.unwrap_or_default()>
             <a class="skip" href="#main">"Skip to content"</a>
             <Show when=move || show_app.get() fallback=move || view! {
                 <header class="top"><span class="brand"><span class="brand-mark" aria-hidden="true">"◆"</span>" CMEK Console"</span></header>

@@ -514,3 +514,51 @@ impl Page {
         let _ = self.client.close().await;
     }
 }
+
+/// Page steps shared by tests that drive the console like a person (`static_hosting.rs`).
+impl Page {
+    /// Polls `condition` (a JavaScript expression) for up to 60 s until it is true.
+    pub async fn wait_js(&self, what: &str, condition: &str) {
+        let script = format!("try {{ return !!({condition}); }} catch (e) {{ return false; }}");
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            if self.js(&script).await == Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        let at = self.js("return location.href").await;
+        panic!("waited in vain for {what} ({condition}); the page ({at}) shows:\n{}", self.text().await);
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Types into a field as a person does (after clearing it).
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        el.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        el.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    /// Chooses `value` in the `<select>` matching `css`.
+    pub async fn select(&self, css: &str, value: &str) {
+        let el = self.find(css).await;
+        el.select_by_value(value).await.unwrap_or_else(|e| panic!("choose {value} in {css}: {e}"));
+        let cond = format!("document.querySelector({}).value === {}", json!(css), json!(value));
+        self.wait_js(&format!("{css} to hold {value}"), &cond).await;
+    }
+
+    /// The path of the current address.
+    pub async fn path(&self) -> String {
+        self.js("return location.pathname").await.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Waits until the address's path matches the regular expression `re`; returns the path.
+    pub async fn wait_path(&self, re: &str) -> String {
+        let cond = format!("new RegExp({}).test(location.pathname)", json!(re));
+        self.wait_js(&format!("the address to match {re}"), &cond).await;
+        self.path().await
+    }
+}

@@ -2,10 +2,12 @@
 //! cancel-on-cleanup behaviour shared by every request.
 
 use super::{ApiError, BoxFuture, HttpRequest, HttpResponse, NetError, Transport, timeout};
+use crate::reachability::{Cause, diagnose};
 use gloo_net::http::{Method, RequestBuilder};
 use send_wrapper::SendWrapper;
 use std::cell::Cell;
 use std::rc::Rc;
+use web_sys::RequestCredentials;
 
 /// Sends with fetch to `base` + path.
 pub struct FetchTransport {
@@ -54,9 +56,14 @@ fn method(m: &str) -> Method {
 impl Transport for FetchTransport {
     fn send(&self, req: HttpRequest, abort: Option<web_sys::AbortSignal>) -> BoxFuture<Result<HttpResponse, NetError>> {
         let url = format!("{}{}", self.base, req.path);
+        let base = self.base.clone();
         Box::pin(async move {
+            let network = |why: String| NetError::Unreachable(Cause::Network { why }.sentence());
+            // `include`: the session cookie goes along when the API is another origin of the same
+            // site (a static host beside the API); the server's CORS names the origins it trusts.
             let mut builder = RequestBuilder::new(&url)
                 .method(method(req.method))
+                .credentials(RequestCredentials::Include)
                 .header("accept", "application/json")
                 .abort_signal(abort.as_ref());
             for (name, value) in &req.headers {
@@ -66,17 +73,15 @@ impl Transport for FetchTransport {
                 Some(body) => builder.header("content-type", "application/json").body(body),
                 None => builder.build(),
             }
-            .map_err(|e| NetError::Unreachable(e.to_string()))?;
-            let res = request.send().await.map_err(|e| {
-                if abort.as_ref().is_some_and(|a| a.aborted()) {
-                    NetError::Aborted
-                } else {
-                    NetError::Unreachable(e.to_string())
-                }
-            })?;
+            .map_err(|e| network(e.to_string()))?;
+            let res = match request.send().await {
+                Ok(res) => res,
+                Err(_) if abort.as_ref().is_some_and(|a| a.aborted()) => return Err(NetError::Aborted),
+                Err(e) => return Err(NetError::Unreachable(diagnose(&base, e.to_string()).await.sentence())),
+            };
             let status = res.status();
             let rate_limit_reset = res.headers().get("x-ratelimit-reset").and_then(|v| v.trim().parse().ok());
-            let body = res.text().await.map_err(|e| NetError::Unreachable(e.to_string()))?;
+            let body = res.text().await.map_err(|e| network(e.to_string()))?;
             Ok(HttpResponse { status, body, rate_limit_reset })
         })
     }

@@ -7,7 +7,7 @@
 //! browser tests.
 
 pub mod fake;
-mod fetch;
+pub(crate) mod fetch;
 
 pub use fetch::FetchTransport;
 
@@ -58,7 +58,8 @@ pub struct HttpResponse {
 /// Why no response arrived.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NetError {
-    /// The network failed (offline, refused, DNS, CORS).
+    /// The network failed (offline, refused, DNS, CORS): why, in a sentence
+    /// (`crate::reachability` tells the causes apart).
     Unreachable(String),
     /// Cancelled: the page that asked was left, or the timeout fired.
     Aborted,
@@ -86,6 +87,7 @@ pub enum ApiError {
         status: u16,
         text: String,
     },
+    /// No answer: why, as the sentence to show.
     Unreachable(String),
     Timeout,
     /// The page was left; nobody is waiting for the answer.
@@ -159,9 +161,7 @@ impl ApiError {
                 let text: String = text.chars().take(200).collect();
                 format!("The server answered HTTP {status}: {text}")
             }
-            ApiError::Unreachable(why) => {
-                format!("The API could not be reached ({why}). Check the network connection.")
-            }
+            ApiError::Unreachable(sentence) => sentence.clone(),
             ApiError::Timeout => format!("The API did not answer within {} seconds.", timeout().as_secs_f64()),
             ApiError::Aborted => "The request was cancelled.".to_owned(),
             ApiError::Decode(why) => format!("The API answered something this console does not understand: {why}"),

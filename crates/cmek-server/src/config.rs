@@ -25,6 +25,13 @@ pub enum Command {
     Serve(ServeArgs),
     /// Manage the API keys (HTTP Digest credentials) of a data directory.
     ApiKey(ApiKeyArgs),
+    /// Print the response headers a static host must send with a built console (its
+    /// Content-Security-Policy, with the hash of trunk's inline loader, and the other security
+    /// headers this server sets), one `Name: value` a line. Used by scripts/build-static.
+    StaticHeaders {
+        /// The built console's index.html (its `cmek-api-base` meta names the API's origin).
+        index_html: PathBuf,
+    },
 }
 
 #[derive(Clone, Debug, Args)]
@@ -100,8 +107,9 @@ pub struct ServeArgs {
     /// Seconds a Digest nonce stays valid; after that the client is told `stale=true`.
     #[arg(long, env = "CMEK_NONCE_SECS", default_value_t = 300.0, value_parser = parse_positive_secs)]
     pub nonce_secs: f64,
-    /// Another origin (scheme://host[:port]) whose pages may change things with a console
-    /// session, e.g. `http://127.0.0.1:8081` for `trunk serve`. Repeatable.
+    /// An origin (scheme://host[:port]) the console is served from besides this server: a
+    /// static host, or `http://127.0.0.1:8081` for `trunk serve`. Its pages get CORS (with
+    /// credentials) and may use a console session. Repeatable.
     #[arg(long = "allowed-origin", env = "CMEK_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub allowed_origins: Vec<String>,
     /// A name (host or host:port) this server is also reached under, e.g. the public name of a
@@ -131,6 +139,24 @@ pub struct ServeArgs {
     /// anyway.
     #[arg(long, env = "CMEK_SHUTDOWN_GRACE_SECS", default_value_t = 10.0, value_parser = parse_secs)]
     pub shutdown_grace_secs: f64,
+    /// Where the console is hosted when not by this server (e.g.
+    /// `https://example.github.io/cmek/`): the printed sign-in link points there.
+    #[arg(long, env = "CMEK_CONSOLE_URL", value_parser = parse_console_url)]
+    pub console_url: Option<String>,
+}
+
+/// An absolute http(s) URL, without a query or fragment; kept without its trailing slash.
+fn parse_console_url(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    let rest = t.strip_prefix("http://").or_else(|| t.strip_prefix("https://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(['?', '#', ' ']) => {
+            Ok(t.trim_end_matches('/').to_owned())
+        }
+        _ => Err(format!(
+            "\"{s}\" is not the console's URL, like https://console.example.com/ or https://example.github.io/cmek/"
+        )),
+    }
 }
 
 /// A 12-digit AWS account id, or none.
@@ -268,6 +294,20 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(["cmek-server", bad[0], bad[1]]).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn console_url() {
+        let cli = Cli::try_parse_from(["cmek-server", "--console-url", "https://example.github.io/cmek/"]).unwrap();
+        assert_eq!(cli.serve.console_url.as_deref(), Some("https://example.github.io/cmek"));
+        for bad in ["example.com", "https://", "https://x/?a", "ftp://x"] {
+            let e = Cli::try_parse_from(["cmek-server", "--console-url", bad]).unwrap_err().to_string();
+            assert!(e.contains("--console-url") && e.contains("is not the console's URL"), "{e}");
+        }
+        let cli = Cli::try_parse_from(["cmek-server", "static-headers", "dist/index.html"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::StaticHeaders { index_html }) if index_html.ends_with("index.html"))
+        );
     }
 
     #[test]

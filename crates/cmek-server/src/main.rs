@@ -5,13 +5,29 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The api-key commands print their answer on stdout; only problems go to the log.
-    let default_log = if matches!(cli.command, Some(Command::ApiKey(_))) { "warn" } else { "info,tower_http=warn" };
+    let default_log = if matches!(cli.command, Some(Command::ApiKey(_) | Command::StaticHeaders { .. })) {
+        "warn"
+    } else {
+        "info,tower_http=warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CMEK_LOG").unwrap_or_else(|_| default_log.into()))
         .with_writer(std::io::stderr)
         .init();
     let args = match cli.command {
         Some(Command::Serve(a)) => a,
+        Some(Command::StaticHeaders { index_html }) => {
+            return match cmek_server::static_site::headers_of(&index_html) {
+                Ok(out) => {
+                    print!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("cmek-server: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Some(Command::ApiKey(a)) => {
             return match cmek_server::auth::api_keys::run(&a) {
                 Ok(out) => {
@@ -34,7 +50,8 @@ fn main() -> ExitCode {
         }
     };
     let data_dir = args.data_dir.clone();
-    let console = args.console_dir.join("index.html").is_file();
+    let console = args.console_dir.join("index.html").is_file() || args.console_url.is_some();
+    let console_url = args.console_url.clone();
     let result = runtime.block_on(cmek_server::serve::serve(args, |addr, token| {
         // On stdout, one line each, so scripts and tests can read them.
         println!("cmek-server: listening on http://{addr}");
@@ -42,7 +59,8 @@ fn main() -> ExitCode {
         if console {
             println!("cmek-server: open the sign-in link below in a browser (it works once; restart for a new one)");
         }
-        println!("console sign-in: http://{addr}/sign-in#token={token}");
+        let console_url = console_url.unwrap_or_else(|| format!("http://{addr}"));
+        println!("console sign-in: {console_url}/sign-in#token={token}");
     }));
     // Connections still open after the shutdown deadline, and background jobs, end here.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
