@@ -9,8 +9,9 @@
 //!
 //! Needs: `CMEK_SERVER_BIN` (default `target/release/cmek-server`), the console in `dist/`
 //! (`CMEK_CONSOLE_DIR`), chromedriver and chromium (`CHROMEDRIVER`, `CHROMIUM`), axe-core
-//! (`AXE_JS`). `scripts/test` provides all of them and sets `CMEK_E2E=1`, under which anything
-//! missing is a failure; without it the suite says what is missing and does not run.
+//! (`AXE_JS`, default where scripts/setup puts it). `scripts/test` builds and provides all of
+//! them; anything missing fails every test, naming what is missing (a skipped end-to-end test
+//! would report "ok" having checked nothing).
 #![cfg(not(target_arch = "wasm32"))]
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -30,25 +31,29 @@ fn env_path(var: &str, default: PathBuf) -> PathBuf {
     std::env::var_os(var).map(PathBuf::from).unwrap_or(default)
 }
 
-/// What the suite needs; `None` (with a loud message) when something is missing and the suite
-/// was not asked to insist.
+/// What the suite needs.
 pub struct Setup {
     pub server_bin: PathBuf,
     pub console_dir: PathBuf,
     pub chromedriver: PathBuf,
     pub chromium: PathBuf,
-    pub axe_js: Option<PathBuf>,
+    pub axe_js: PathBuf,
 }
 
 impl Setup {
+    /// Everything the suite needs; panics naming each thing that is missing. Never `None`: the
+    /// `Option` keeps the callers' `let Some(setup) = Setup::find() else { return }` as it is.
     pub fn find() -> Option<Self> {
         let root = workspace_root();
+        let tools = std::env::var_os("CMEK_TOOLS").map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/cmek-console-tools")
+        });
         let s = Setup {
             server_bin: env_path("CMEK_SERVER_BIN", root.join("target/release/cmek-server")),
             console_dir: env_path("CMEK_CONSOLE_DIR", root.join("dist")),
             chromedriver: env_path("CHROMEDRIVER", "/usr/bin/chromedriver".into()),
             chromium: env_path("CHROMIUM", "/usr/bin/chromium".into()),
-            axe_js: std::env::var_os("AXE_JS").map(PathBuf::from),
+            axe_js: env_path("AXE_JS", tools.join("axe/node_modules/axe-core/axe.min.js")),
         };
         let mut missing = Vec::new();
         if !s.server_bin.is_file() {
@@ -58,28 +63,17 @@ impl Setup {
         if !s.console_dir.join("index.html").is_file() {
             missing.push(format!("the built console in {} (trunk build --release)", s.console_dir.display()));
         }
-        for (what, p) in [("chromedriver", &s.chromedriver), ("chromium", &s.chromium)] {
+        for (what, p) in [("chromedriver", &s.chromedriver), ("chromium", &s.chromium), ("axe-core", &s.axe_js)] {
             if !p.is_file() {
                 missing.push(format!("{what} at {} (scripts/setup)", p.display()));
             }
         }
-        let required = std::env::var("CMEK_E2E").as_deref() == Ok("1");
-        if let Some(axe) = &s.axe_js {
-            if !axe.is_file() {
-                missing.push(format!("axe-core at {} (scripts/setup)", axe.display()));
-            }
-        } else if required {
-            missing.push("AXE_JS (scripts/setup installs axe-core)".into());
-        }
-        if missing.is_empty() {
-            return Some(s);
-        }
-        let msg = format!("end-to-end tests cannot run; missing:\n  - {}", missing.join("\n  - "));
-        if required {
-            panic!("{msg}\n(CMEK_E2E=1: this is a failure)");
-        }
-        eprintln!("\n*** SKIPPING end-to-end tests: {msg}\n*** Run scripts/test to build and provide everything.\n");
-        None
+        assert!(
+            missing.is_empty(),
+            "end-to-end tests cannot run; missing:\n  - {}\nscripts/test builds and provides everything.",
+            missing.join("\n  - ")
+        );
+        Some(s)
     }
 }
 
@@ -430,6 +424,16 @@ impl Page {
         assert_ne!(r["success"], json!(false), "the browser refused the session cookie: {r}");
     }
 
+    /// Runs `script` in every document this browser loads from now on, before the page's own
+    /// scripts (DevTools' `Page.addScriptToEvaluateOnNewDocument`).
+    pub async fn on_every_new_document(&self, script: &str) {
+        let params = json!({ "source": script });
+        self.client
+            .issue_cmd(Cdp { cmd: "Page.addScriptToEvaluateOnNewDocument", params })
+            .await
+            .expect("Page.addScriptToEvaluateOnNewDocument");
+    }
+
     pub async fn goto(&self, url: &str) {
         self.client.goto(url).await.expect("navigate");
     }
@@ -494,19 +498,27 @@ impl Page {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
-    /// Runs axe-core on the page; fails listing every violation.
+    /// Runs axe-core on the page; fails listing every violation, and fails when axe did not run
+    /// or answered something unreadable (neither may pass as "no violations").
     pub async fn assert_accessible(&self, setup: &Setup) {
-        let Some(axe) = &setup.axe_js else { return };
-        let source = std::fs::read_to_string(axe).expect("read axe-core");
+        let source = std::fs::read_to_string(&setup.axe_js)
+            .unwrap_or_else(|e| panic!("read axe-core at {}: {e}", setup.axe_js.display()));
         self.client.execute(&source, vec![]).await.expect("inject axe-core");
         let script = r#"
             const done = arguments[arguments.length - 1];
             axe.run(document, { resultTypes: ['violations'] })
-               .then(r => done(r.violations.map(v => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)))
-               .catch(e => done(['axe failed: ' + e]));
+               .then(r => done({
+                   rules: r.passes.length + r.violations.length + r.incomplete.length + r.inapplicable.length,
+                   violations: r.violations.map(v => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map(n => n.target.join(' ')).join(', ')}`),
+               }))
+               .catch(e => done({ error: String(e) }));
         "#;
         let v = self.client.execute_async(script, vec![]).await.expect("axe.run");
-        let violations: Vec<String> = serde_json::from_value(v).unwrap_or_default();
+        assert!(v["error"].is_null(), "axe-core failed on the page: {}", v["error"]);
+        let rules = v["rules"].as_u64().unwrap_or_else(|| panic!("an unreadable axe-core result: {v}"));
+        assert!(rules > 0, "axe-core ran no rule on the page: {v}");
+        let violations: Vec<String> = serde_json::from_value(v["violations"].clone())
+            .unwrap_or_else(|e| panic!("an unreadable axe-core result ({e}): {v}"));
         assert!(violations.is_empty(), "axe-core found accessibility violations:\n{}", violations.join("\n"));
     }
 

@@ -42,6 +42,15 @@ struct Proxy {
     rules: Arc<Mutex<Vec<Rule>>>,
     /// Requests that met a fault.
     hits: Arc<Mutex<Vec<String>>>,
+    /// Every request that reached the proxy, faulted or not, with its `Idempotency-Key`.
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+#[derive(Clone, Debug)]
+struct Seen {
+    method: String,
+    path: String,
+    idempotency_key: Option<String>,
 }
 
 impl Proxy {
@@ -59,6 +68,12 @@ impl Proxy {
 
     fn hits(&self) -> Vec<String> {
         self.hits.lock().unwrap().clone()
+    }
+
+    /// Every request seen so far with this method and path (the query aside).
+    fn seen(&self, method: &str, path: &str) -> Vec<Seen> {
+        let seen = self.seen.lock().unwrap();
+        seen.iter().filter(|r| r.method == method && r.path.split('?').next() == Some(path)).cloned().collect()
     }
 }
 
@@ -126,6 +141,11 @@ async fn handle(State(p): State<Proxy>, req: Request) -> Response {
     let method = req.method().clone();
     let path = req.uri().path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_else(|| "/".into());
     let headers = req.headers().clone();
+    p.seen.lock().unwrap().push(Seen {
+        method: method.to_string(),
+        path: path.clone(),
+        idempotency_key: headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned),
+    });
     let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap_or_default();
     let m = reqwest::Method::from_bytes(method.as_str().as_bytes()).expect("method");
     match p.take(method.as_str(), &path) {
@@ -163,6 +183,7 @@ async fn proxy(server: &Server) -> (Proxy, String) {
         http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         rules: Arc::default(),
         hits: Arc::default(),
+        seen: Arc::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -247,10 +268,19 @@ async fn creates_keep_their_input_and_never_happen_twice() {
     page.screenshot("fault-create-lost-answer").await;
     let typed = page.js("return document.getElementById('project-name').value").await;
     assert_eq!(typed, "payments-eu", "the typed name is kept");
-    // A double click on the retry: one request at a time, and the same submission.
+    // A double click on the retry: one request at a time, and the same submission. The retry is
+    // held at the proxy for a second, so the second click lands while it is in flight.
+    proxy.fault("POST", "/api/v1beta/projects", Fault::Delay(Duration::from_millis(1200)), 1);
     let create = page.find("#create-project").await;
     create.click().await.unwrap();
-    let _ = create.click().await;
+    for _ in 0..50 {
+        if create.attr("aria-busy").await.unwrap().as_deref() == Some("true") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(create.attr("aria-busy").await.unwrap().as_deref(), Some("true"), "the retry is in flight");
+    create.click().await.expect("the second click lands on the busy button");
     page.wait_text("No clusters in this project yet").await;
     let projects = server.api("GET", "/api/v1beta/projects?page=1&page_size=100", None).await;
     assert_eq!(
@@ -259,9 +289,16 @@ async fn creates_keep_their_input_and_never_happen_twice() {
         "created once: {:?}",
         names(&projects)
     );
+    // Every POST that left the browser: the lost one and one retry, with one Idempotency-Key.
+    let posts = proxy.seen("POST", "/api/v1beta/projects");
+    assert_eq!(posts.len(), 2, "the first submission and one retry, not one per click: {posts:?}");
+    assert!(
+        posts[0].idempotency_key.is_some() && posts.iter().all(|p| p.idempotency_key == posts[0].idempotency_key),
+        "the retry is the same submission: {posts:?}"
+    );
     assert_eq!(
         proxy.hits().iter().filter(|h| h.starts_with("POST /api/v1beta/projects")).count(),
-        1,
+        2,
         "{:?}",
         proxy.hits()
     );

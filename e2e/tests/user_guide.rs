@@ -340,7 +340,11 @@ async fn issue5_projects_and_the_encryption_key_in_the_console() {
     let why = disabled_reason(&page, "#create-key").await;
     assert!(why.contains("already configured for us-west-2"), "{why}");
     click(&page, "#create-key").await;
-    assert!(path(&page).await.ends_with("/encryption"), "a disabled button does not navigate");
+    // A navigation would follow the click within a frame or two: still here a second later.
+    for _ in 0..10 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(path(&page).await.ends_with("/encryption"), "a disabled button does not navigate");
+    }
     record_at(&page, &setup, "i5-09-encryption-second-key-unavailable", "#create-key").await;
 
     page.assert_no_console_errors().await;

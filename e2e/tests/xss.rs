@@ -1,9 +1,30 @@
 //! Every string a person (or an attacker with an API key) can store is shown as text: project
 //! names, key descriptions, key policies and the events that quote them, checked in the browser.
+//!
+//! Under the console's CSP an injected inline handler would not run, so "did it run" alone could
+//! never fail. Two detectors can: any CSP violation (an inline handler or script the page was
+//! made to try — what a payload turned into markup does) and any element carrying an `on…`
+//! attribute, an `svg`/`img[src=x]` from a payload, or a script in the page's content. The test
+//! first proves the detectors fire by planting a payload as markup itself.
 #![cfg(not(target_arch = "wasm32"))]
 
-use cmek_e2e::{Browser, Server, Setup};
-use serde_json::json;
+use cmek_e2e::{Browser, Page, Server, Setup};
+use serde_json::{Value, json};
+
+/// Records every CSP violation of the document, from before the page's own scripts run.
+const CSP_WATCH: &str = "window.__csp = []; document.addEventListener('securitypolicyviolation', \
+    e => window.__csp.push(e.violatedDirective + ': ' + (e.sample || e.blockedURI)));";
+
+/// Elements a payload would have become: any `on…` attribute, the payloads' own elements, a
+/// script inside the content.
+const INJECTED: &str = "return [...document.querySelectorAll('body *')].filter(e => \
+    [...e.attributes].some(a => a.name.toLowerCase().startsWith('on')) \
+    || e.matches('img[src=\"x\"], svg[onload], main script')).map(e => e.outerHTML.slice(0, 120))";
+
+/// What the detectors saw on the current page: (payload runs, CSP violations, injected markup).
+async fn detected(page: &Page) -> (Value, Value, Value) {
+    (page.js("return window.__xss || 0").await, page.js("return window.__csp").await, page.js(INJECTED).await)
+}
 
 /// Each payload bumps `window.__xss` if it ever runs.
 const PAYLOADS: [&str; 3] = [
@@ -40,8 +61,24 @@ async fn stored_payloads_stay_inert_everywhere_they_are_shown() {
     let key_id = key["key_id"].as_str().unwrap();
     let browser = Browser::start(&setup).await;
     let page = browser.session().await;
+    page.on_every_new_document(CSP_WATCH).await;
     page.sign_in(&server).await;
     let pid = &projects[0];
+    // The detectors can fail: a payload planted as markup on a console page is caught.
+    page.goto(&format!("{}/", server.url)).await;
+    page.find("table.list tbody tr").await;
+    page.js(&format!("document.querySelector('main').insertAdjacentHTML('beforeend', {})", json!(PAYLOADS[0]))).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (_, csp, injected) = detected(&page).await;
+    assert!(csp.as_array().is_some_and(|v| !v.is_empty()), "a planted handler is a CSP violation: {csp}");
+    assert!(injected.as_array().is_some_and(|v| !v.is_empty()), "a planted payload is seen as markup: {injected}");
+    page.js(&format!("document.querySelector('main').insertAdjacentHTML('beforeend', {})", json!(PAYLOADS[2]))).await;
+    let (_, _, injected) = detected(&page).await;
+    assert!(
+        injected.as_array().is_some_and(|v| v.iter().any(|e| e.as_str().is_some_and(|e| e.starts_with("<svg")))),
+        "a planted svg payload is seen as markup: {injected}"
+    );
+    let _ = page.console_errors().await; // the planted violations' log lines
     let pages = [
         ("/".to_owned(), "table.list tbody tr"),
         (format!("/projects/{pid}/clusters"), "h1"),
@@ -55,11 +92,10 @@ async fn stored_payloads_stay_inert_everywhere_they_are_shown() {
         page.find(ready).await;
         // Let anything that would run, run.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        let ran = page.js("return window.__xss || 0").await;
+        let (ran, csp, injected) = detected(&page).await;
         assert_eq!(ran, 0, "a payload ran on {path}");
-        let injected =
-            page.js("return document.querySelectorAll('img[src=\"x\"], svg[onload], main script').length").await;
-        assert_eq!(injected, 0, "a payload became markup on {path}");
+        assert_eq!(csp, json!([]), "the page tried to run something its CSP blocked on {path}");
+        assert_eq!(injected, json!([]), "a payload became markup on {path}");
     }
     // The payloads are on screen as text.
     page.goto(&server.url).await;
@@ -76,8 +112,10 @@ async fn stored_payloads_stay_inert_everywhere_they_are_shown() {
     area.send_keys(&policy.to_string()).await.unwrap();
     page.find("#findings li.finding[data-kind='deny_blocks']").await;
     page.wait_text(PAYLOADS[2]).await;
-    assert_eq!(page.js("return window.__xss || 0").await, 0, "a payload ran in the policy checker");
-    assert_eq!(page.js("return document.querySelectorAll('#findings img, #findings script').length").await, 0);
+    let (ran, csp, injected) = detected(&page).await;
+    assert_eq!(ran, 0, "a payload ran in the policy checker");
+    assert_eq!(csp, json!([]), "the policy checker tried to run something its CSP blocked");
+    assert_eq!(injected, json!([]), "a payload became markup in the policy checker");
     page.screenshot("xss-policy-checker").await;
     page.close().await;
     browser.stop().await;
