@@ -1,5 +1,22 @@
 //! Turning data into the words and commands a page shows.
 
+/// A noun's two forms, for counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Noun {
+    pub one: &'static str,
+    pub many: &'static str,
+}
+
+pub const CLUSTER: Noun = Noun { one: "cluster", many: "clusters" };
+pub const PROJECT: Noun = Noun { one: "project", many: "projects" };
+pub const EVENT: Noun = Noun { one: "event", many: "events" };
+
+/// The one place counts are put in words: `1 cluster`, `0 clusters`, `3 clusters`.
+pub fn count(n: impl TryInto<i64>, noun: Noun) -> String {
+    let n: i64 = n.try_into().unwrap_or(i64::MAX);
+    format!("{n} {}", if n == 1 { noun.one } else { noun.many })
+}
+
 /// Unix seconds as `2026-11-28 02:12 UTC` (the same for every visitor, unlike a locale format).
 pub fn time(secs: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(secs as f64 * 1000.0));
@@ -57,5 +74,17 @@ mod tests {
         assert!(c.contains(r#"--data '{"name":"it'\''s"}'"#), "{c}");
         assert!(c.starts_with("curl --digest --user 'YOUR_PUBLIC_KEY:YOUR_PRIVATE_KEY'"));
         assert!(!curl("GET", "https://h/x", None).contains("--data"));
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::*;
+
+    #[test]
+    fn one_is_singular_and_every_other_count_plural() {
+        assert_eq!(count(1usize, CLUSTER), "1 cluster");
+        assert_eq!(count(0usize, CLUSTER), "0 clusters");
+        assert_eq!(count(2i64, PROJECT), "2 projects");
     }
 }

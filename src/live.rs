@@ -1,6 +1,6 @@
 //! Data that stays current: the last good answer stays on screen while a refresh runs or fails,
-//! with when it was fetched; polling is fast while something changes by itself, slow otherwise,
-//! and stops while the tab is hidden.
+//! with when it was fetched; polling is fast while something changes by itself, slow (and
+//! slower the longer nothing does) otherwise, and stops while the tab is hidden.
 
 use crate::api::ApiError;
 use leptos::prelude::*;
@@ -116,17 +116,37 @@ pub fn retry_on_failure<T: Send + Sync + 'static>(resource: LocalResource<Result
     });
 }
 
-/// Calls `tick` every [`FAST_MS`] while `busy`, every [`SLOW_MS`] otherwise, never while the
-/// tab is hidden, and once at once when it becomes visible again.
+/// The longest wait between polls while nothing changes by itself.
+pub const IDLE_MAX_MS: u64 = 30_000;
+
+/// Calls `tick` every [`FAST_MS`] while `busy`; otherwise every [`SLOW_MS`], backing off (×2 per
+/// quiet poll, up to [`IDLE_MAX_MS`]) so an open page costs little of the rate limit; never while
+/// the tab is hidden, and once at once when it becomes visible again (which starts over fast).
 pub fn use_poll(tick: impl Fn() + Clone + Send + Sync + 'static, busy: Signal<bool>) {
     let visibility = use_document_visibility();
-    let interval = Signal::derive(move || if busy.get() { FAST_MS } else { SLOW_MS });
-    let Pausable { pause, resume, .. } = use_interval_fn(tick.clone(), interval);
+    let quiet = RwSignal::new(0u32);
+    let interval = Signal::derive(move || if busy.get() { FAST_MS } else { idle_interval(quiet.get()) });
+    Effect::new(move |_| {
+        if busy.get() {
+            quiet.set(0);
+        }
+    });
+    let counted = {
+        let tick = tick.clone();
+        move || {
+            if !busy.get_untracked() {
+                quiet.update(|n| *n = n.saturating_add(1));
+            }
+            tick();
+        }
+    };
+    let Pausable { pause, resume, .. } = use_interval_fn(counted, interval);
     Effect::new(move |was_visible: Option<bool>| {
         let visible = visibility.get() == web_sys::VisibilityState::Visible;
         if visible {
             resume();
             if was_visible == Some(false) {
+                quiet.set(0);
                 tick();
             }
         } else {
@@ -134,4 +154,18 @@ pub fn use_poll(tick: impl Fn() + Clone + Send + Sync + 'static, busy: Signal<bo
         }
         visible
     });
+}
+
+/// The wait after `quiet` polls in a row while nothing was changing.
+pub fn idle_interval(quiet: u32) -> u64 {
+    SLOW_MS.saturating_mul(1 << quiet.min(8)).min(IDLE_MAX_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn idle_polling_backs_off_to_half_a_minute() {
+        use super::*;
+        assert_eq!([0, 1, 2, 9].map(idle_interval), [SLOW_MS, 20_000, IDLE_MAX_MS, IDLE_MAX_MS]);
+    }
 }

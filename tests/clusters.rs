@@ -538,8 +538,15 @@ async fn a_refused_resume_names_the_key_and_its_causes_with_where_to_look() {
     confirm.click();
     let error = m.wait_for("#operation-error").await;
     let text = error.text_content().unwrap_or_default();
-    assert!(text.contains(&message), "{text}");
+    assert_eq!(
+        m.text_of("#operation-error .headline"),
+        "Resuming the cluster was refused",
+        "not \"The operation failed\""
+    );
+    let said = m.text_of("#operation-error .message");
+    assert_eq!(said, format!("{}.", message.strip_suffix(&format!(": {}", causes[0])).unwrap()));
     assert!(text.contains(&arn), "the message names the key: {text}");
+    assert_eq!(text.matches(causes[0].as_str()).count(), 1, "the first cause is said once: {text}");
     let shown: Vec<String> =
         m.all("#operation-error .causes li").iter().map(|li| li.text_content().unwrap_or_default()).collect();
     assert_eq!(shown, causes);
@@ -551,4 +558,87 @@ async fn a_refused_resume_names_the_key_and_its_causes_with_where_to_look() {
     assert_eq!(sent[0].body.as_deref(), Some(r#"{"config":{"paused":false}}"#));
     // The cluster is still shown as paused, with Resume still offered.
     assert!(m.query("#resume-cluster").is_some());
+}
+
+// ------------------------------------------------------------------ the corrected retry (issue 12.1)
+
+#[wasm_bindgen_test]
+async fn after_the_key_is_enabled_create_again_succeeds_without_a_reload_and_once() {
+    let fake = fake();
+    let region = "us-west-2";
+    with_keys(&fake, CMEK_PROJECT, &[(region, &key_arn(region))]);
+    // The key is disabled in KMS until the person enables it.
+    let enabled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let world = enabled.clone();
+    let refusal = cmek_core::ErrorResponse::new(
+        cmek_core::ErrorCode::KeyDisabled,
+        "creating the cluster is refused: the key is disabled",
+    );
+    let refusal = serde_json::to_string(&refusal).unwrap();
+    let keys = strict_idempotent_create(&fake, &Api::clusters_path(CMEK_PROJECT), move |_| {
+        if world.load(std::sync::atomic::Ordering::SeqCst) {
+            (200, serde_json::json!({"id": CLUSTER_ID}).to_string())
+        } else {
+            (400, refusal.clone())
+        }
+    });
+    let m = create_form(CMEK_PROJECT, fake).await;
+    m.type_into("#cluster-name", CLUSTER_NAME).await;
+    m.type_into("#cluster-password", "correct-horse").await;
+    m.click("#create-cluster-submit").await;
+    m.wait_text("the key is disabled").await;
+
+    enabled.store(true, std::sync::atomic::Ordering::SeqCst);
+    let gate = m.fake.hold("POST", &Api::clusters_path(CMEK_PROJECT));
+    m.click("#create-cluster-submit").await;
+    m.click("#create-cluster-submit").await;
+    gate.release();
+    wait_until("the new cluster opens", || location_path().ends_with(CLUSTER_ID)).await;
+    let keys = keys.lock().unwrap().clone();
+    assert!(keys.len() >= 2, "{keys:?}");
+    assert_ne!(keys[0], keys[1], "a refusal is an answer: the corrected retry is a new request");
+    assert!(keys[1..].iter().all(|k| *k == keys[1]), "a double click sends one key: {keys:?}");
+}
+
+// ------------------------------------------------------------------ the key's state, before filling in (issue 12.5)
+
+#[wasm_bindgen_test]
+async fn the_form_says_before_it_is_filled_in_that_the_key_cannot_be_used_and_how_to_fix_it() {
+    let fake = fake();
+    let region = "us-west-2";
+    let arn = key_arn(region);
+    with_keys(&fake, CMEK_PROJECT, &[(region, &arn)]);
+    let health = |state: &str, causes: &[&str]| {
+        serde_json::json!({"items": [{"project_id": CMEK_PROJECT, "region": region, "kms_arn": arn,
+            "state": state, "causes": causes}]})
+    };
+    fake.on(
+        "GET",
+        &format!("/api/ext/v1/projects/{CMEK_PROJECT}/key-health"),
+        200,
+        health("KEY_DISABLED", &["the key is disabled in KMS"]),
+    );
+    fake.on("POST", &format!("/api/ext/v1/projects/{CMEK_PROJECT}/key-health/check"), 200, health("ACCESSIBLE", &[]));
+    let m = create_form(CMEK_PROJECT, fake).await;
+    let notice = m.wait_for("#key-unusable").await;
+    let text = notice.text_content().unwrap_or_default();
+    assert!(text.contains("cannot be used now (Key disabled)"), "{text}");
+    assert!(text.contains("the key is disabled in KMS"), "{text}");
+    let links: Vec<String> =
+        m.all("#key-unusable a").iter().map(|a| a.get_attribute("href").unwrap_or_default()).collect();
+    assert!(links.contains(&format!("/projects/{CMEK_PROJECT}/encryption")), "{links:?}");
+    assert!(links.contains(&format!("/projects/{CMEK_PROJECT}/encryption/check")), "{links:?}");
+    // The button stays focusable, says why, and sends nothing.
+    let button = m.wait_for("#create-cluster-submit").await;
+    assert_eq!(button.get_attribute("aria-disabled").as_deref(), Some("true"));
+    let reason: String = m.described_by(&button).iter().map(|e| e.text_content().unwrap_or_default()).collect();
+    assert!(reason.contains("cannot be used now"), "{reason}");
+    m.type_into("#cluster-name", CLUSTER_NAME).await;
+    m.type_into("#cluster-password", "correct-horse").await;
+    m.click("#create-cluster-submit").await;
+    assert!(posts(&m).is_empty(), "{:?}", posts(&m));
+    // Fixed in KMS: "Test the key again" finds it usable, and the form can be sent.
+    m.click("#test-key-again").await;
+    wait_until("the warning goes", || m.query("#key-unusable").is_none()).await;
+    assert_eq!(m.attr("#create-cluster-submit", "aria-disabled"), None);
 }

@@ -21,14 +21,16 @@ fn encryption(project: &str) -> String {
     format!("/projects/{project}/encryption")
 }
 
-/// The CMEK project without a key, at the create form, once the form and its region are there.
+/// The CMEK project without a key, at the create form (no draft), with the catalog's first AWS
+/// region chosen by the person.
 async fn create_form(fake: FakeTransport) -> (Mounted, String) {
+    clear_session_storage();
     with_keys(&fake, CMEK_PROJECT, &[]);
     let m = mount_at(&format!("{}/create", encryption(CMEK_PROJECT)), fake);
     m.wait_for("#key-arn").await;
-    wait_until("a region is chosen", || !m.value_of("#key-region").is_empty()).await;
-    let region = m.value_of("#key-region");
-    (m, region)
+    m.wait_for("#key-region option[value=\"us-west-2\"]").await;
+    m.choose("#key-region", "us-west-2").await;
+    (m, "us-west-2".to_owned())
 }
 
 /// What the ARN field's status line says now.
@@ -430,4 +432,65 @@ async fn checker_reports_a_deny_that_takes_access_away() {
     let mut fixed: serde_json::Value = serde_json::from_str(&merged).unwrap();
     fixed["Statement"].as_array_mut().unwrap().retain(|s| s["Effect"] != "Deny");
     assert!(policy::decide(&policy::pretty(&fixed), q).is_usable());
+}
+
+// ------------------------------------------------------------------ the corrected retry (issue 12.1)
+
+#[wasm_bindgen_test]
+async fn after_the_policy_is_fixed_create_again_succeeds_without_a_reload_and_once() {
+    clear_session_storage();
+    let fake = fake_with_projects();
+    let region = "us-west-2";
+    let arn = key_arn(region);
+    // The key's policy in KMS: missing the service's statements until the person fixes it.
+    let fixed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let world = fixed.clone();
+    let refusal = ErrorResponse::new(ErrorCode::KeyAccessDenied, "configuring the key is refused: access denied");
+    let refusal = serde_json::to_string(&refusal).unwrap();
+    let keys = strict_idempotent_create(&fake, &Api::aws_cmek_path(CMEK_PROJECT), move |_| {
+        if world.load(std::sync::atomic::Ordering::SeqCst) { (200, "{}".to_owned()) } else { (400, refusal.clone()) }
+    });
+    let (m, _) = create_form(fake).await;
+    m.choose("#key-region", region).await;
+    m.type_into("#key-arn", &arn).await;
+    m.click("#create-key-submit").await;
+    m.wait_text("configuring the key is refused").await;
+
+    // Fixed in KMS; Create again, with a double click while the answer is on its way.
+    fixed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let gate = m.fake.hold("POST", &Api::aws_cmek_path(CMEK_PROJECT));
+    m.click("#create-key-submit").await;
+    m.click("#create-key-submit").await;
+    gate.release();
+    wait_until("Encryption Access opens", || location_path() == encryption(CMEK_PROJECT)).await;
+    let keys = keys.lock().unwrap().clone();
+    assert!(keys.len() >= 2, "{keys:?}");
+    assert_ne!(keys[0], keys[1], "a refusal is an answer: the corrected retry is a new request");
+    assert!(keys[1..].iter().all(|k| *k == keys[1]), "a double click sends one key: {keys:?}");
+}
+
+// ------------------------------------------------------------------ region, placeholder, draft (issue 12.6)
+
+#[wasm_bindgen_test]
+async fn no_region_is_chosen_for_the_person_and_the_draft_survives_a_reload() {
+    clear_session_storage();
+    let fake = fake_with_projects();
+    with_keys(&fake, CMEK_PROJECT, &[]);
+    let m = mount_at(&format!("{}/create", encryption(CMEK_PROJECT)), fake.clone());
+    m.wait_for("#key-region option[value=\"eu-central-1\"]").await;
+    sleep(50).await;
+    assert_eq!(m.value_of("#key-region"), "", "the region can never change: the person chooses it");
+    assert!(m.query("#policy-text").is_none(), "no policy for a region nobody chose");
+    m.wait_for("#policy-needs-region").await;
+    m.choose("#key-region", "eu-central-1").await;
+    let placeholder = m.attr("#key-arn", "placeholder").unwrap_or_default();
+    assert!(placeholder.starts_with("arn:aws:kms:eu-central-1:"), "{placeholder}");
+    m.type_into("#key-arn", &key_arn("eu-central-1")).await;
+    drop(m);
+    // A reload: the same form, as typed.
+    let m = mount_at(&format!("{}/create", encryption(CMEK_PROJECT)), fake);
+    m.wait_for("#key-region option[value=\"eu-central-1\"]").await;
+    wait_until("the draft's region is back", || m.value_of("#key-region") == "eu-central-1").await;
+    assert_eq!(m.value_of("#key-arn"), key_arn("eu-central-1"));
+    clear_session_storage();
 }

@@ -92,7 +92,7 @@ async fn a_session_that_ends_keeps_the_page_and_what_was_typed() {
     wait_until("the sign-in closes", || m.query("#session-ended").is_none()).await;
     assert_eq!(m.value_of("#project-name"), "payments-eu");
     m.click("#create-project").await;
-    wait_until("the project is created", || location_path().ends_with("/encryption")).await;
+    wait_until("the project is created", || location_path().ends_with("/clusters")).await;
     // Every change carries the session's anti-CSRF token, and the console marks its requests.
     let creates: Vec<_> =
         m.fake.requests().into_iter().filter(|r| r.method == "POST" && r.path == "/api/v1beta/projects").collect();
@@ -123,7 +123,7 @@ async fn retrying_a_create_sends_the_same_idempotency_key() {
     m.wait_text("HTTP 502").await;
     assert_eq!(m.value_of("#project-name"), "payments-eu", "nothing typed is lost on an error");
     m.click("#create-project").await;
-    wait_until("the project is created", || location_path().ends_with("/encryption")).await;
+    wait_until("the project is created", || location_path().ends_with("/clusters")).await;
     let keys: Vec<String> = m
         .fake
         .requests()

@@ -261,7 +261,7 @@ async fn creates_keep_their_input_and_never_happen_twice() {
     proxy.fault("POST", "/api/v1beta/projects", Fault::ForwardThenDrop, 1);
     page.goto(&format!("{url}/projects/new")).await;
     page.find("#project-name").await.send_keys("payments-eu").await.unwrap();
-    page.find("#project-cmek").await.click().await.unwrap(); // without CMEK: clusters go anywhere
+    // CMEK is off by default: clusters go anywhere.
     page.find("#create-project").await.click().await.unwrap();
     page.wait_text("Creating the project failed").await;
     page.wait_text("could not be reached").await;

@@ -227,10 +227,11 @@ async fn issue5_projects_and_the_encryption_key_in_the_console() {
     wait_url_ends(&page, "/projects/new").await;
     type_into(&page, "#project-name", "analytics").await;
     let cmek = page.find("#project-cmek").await;
-    assert!(cmek.is_selected().await.unwrap(), "CMEK is on by default");
-    cmek.click().await.unwrap();
-    assert!(!cmek.is_selected().await.unwrap(), "CMEK is now off");
-    page.wait_text("Without CMEK: TiDB Cloud encrypts data at rest with its own escrow key.").await;
+    assert!(!cmek.is_selected().await.unwrap(), "CMEK is off by default: it can never be undone");
+    page.wait_text("Without CMEK: TiDB Cloud encrypts data at rest with its own escrow key").await;
+    let locks_in = text_of(&page, "#cmek-help").await;
+    assert!(locks_in.contains("Turning it on locks this project, for good"), "{locks_in}");
+    assert!(locks_in.contains("AWS only") && locks_in.contains("one region of the key"), "{locks_in}");
     record(&page, &setup, "i5-01-create-project-without-cmek").await;
     click(&page, "#create-project").await;
     let p = wait_url_ends(&page, "/clusters").await;
@@ -249,7 +250,10 @@ async fn issue5_projects_and_the_encryption_key_in_the_console() {
     // A CMEK project: the console lands on its Encryption Access page.
     page.goto(&format!("{}/projects/new", server.url)).await;
     type_into(&page, "#project-name", "payments-prod").await;
-    assert!(page.find("#project-cmek").await.is_selected().await.unwrap());
+    let cmek = page.find("#project-cmek").await;
+    cmek.click().await.unwrap();
+    assert!(cmek.is_selected().await.unwrap(), "CMEK turned on");
+    page.wait_text("With CMEK: you configure the key next").await;
     record(&page, &setup, "i5-03-create-project-with-cmek").await;
     click(&page, "#create-project").await;
     let p = wait_url_ends(&page, "/encryption").await;

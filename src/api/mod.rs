@@ -6,8 +6,11 @@
 //! Requests go through a [`Transport`]: the browser's fetch in the app, an in-memory fake in the
 //! browser tests.
 
+mod cache;
 pub mod fake;
 pub(crate) mod fetch;
+
+pub use cache::Cache;
 
 pub use fetch::FetchTransport;
 
@@ -191,36 +194,67 @@ pub struct Api {
     /// Where the API is, as the person sees it (for the `curl` commands).
     base_url: Arc<str>,
     session: Arc<Session>,
+    /// Where answers that do not change are kept across page loads (`None`: always ask).
+    cache: Option<Cache>,
 }
 
-/// A key that makes a create safe to retry: the same submission (same body) gets the same key,
-/// so a retry after a timeout answers the first result instead of creating twice.
+/// The `Idempotency-Key`s of one form. Protects against *duplicates*, not against retries after
+/// a refusal: the same submission (same body) gets the same key until the server gives a
+/// definitive answer (any HTTP answer below 500, success or refusal); then the form moves on to a
+/// new key, so a corrected retry — the policy fixed in KMS, Create pressed again — is a new
+/// request. Only a timeout, a network failure or a 5xx, after which the first may have landed,
+/// keeps the key, so that retry gets the first result instead of creating twice. Clones share
+/// the key (a double click sends one key).
 #[derive(Clone, Debug)]
 pub struct Idempotency {
-    salt: u64,
+    salt: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Idempotency {
     fn default() -> Self {
-        Self { salt: (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64 }
+        Self::with_salt((js_sys::Math::random() * 9_007_199_254_740_991.0) as u64)
     }
 }
 
 impl Idempotency {
     /// A fixed salt (tests).
     pub fn with_salt(salt: u64) -> Self {
-        Self { salt }
+        Self { salt: Arc::new(salt.into()) }
     }
 
-    /// The key for a request body: per form (the salt) and per content.
+    /// The key for a request body: per form and answer (the salt) and per content.
     pub fn key(&self, body: &str) -> String {
+        let salt = self.salt.load(std::sync::atomic::Ordering::Relaxed);
         // FNV-1a: stable and tiny; a collision only matters between one form's submissions.
-        let mut h: u64 = 0xcbf29ce484222325 ^ self.salt;
+        let mut h: u64 = 0xcbf29ce484222325 ^ salt;
         for b in body.bytes() {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x100000001b3);
         }
-        format!("cmek-console-{:016x}{:016x}", self.salt, h)
+        format!("cmek-console-{salt:016x}{h:016x}")
+    }
+
+    /// Records how a request with this form's key ended: after a definitive answer the next
+    /// submission gets a new key; after a failure where the first may have landed it keeps it.
+    pub fn answered(&self, outcome: &Result<HttpResponse, ApiError>) {
+        let definitive = match outcome {
+            Ok(res) => res.status < 500,
+            Err(e) => e.status().is_some_and(|s| s < 500),
+        };
+        if definitive {
+            // splitmix64: a new salt that no earlier one of this form repeats.
+            let next = |z: u64| {
+                let z = z.wrapping_add(0x9e3779b97f4a7c15);
+                let z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+                let z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
+                z ^ (z >> 31)
+            };
+            let _ = self.salt.fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |z| Some(next(z)),
+            );
+        }
     }
 }
 
@@ -243,7 +277,25 @@ fn paged(path: String, page: i64, page_size: i64) -> String {
 
 impl Api {
     pub fn new(transport: Arc<dyn Transport>, base_url: impl Into<Arc<str>>) -> Self {
-        Self { transport, base_url: base_url.into(), session: Arc::default() }
+        Self { transport, base_url: base_url.into(), session: Arc::default(), cache: None }
+    }
+
+    /// Keeps the answers that do not change (server info, catalog, projects, configured keys)
+    /// in the tab's session storage ([`Cache`]), so page loads do not ask for them again.
+    pub fn with_cache(mut self) -> Self {
+        self.cache = Some(Cache::new(&self.base_url));
+        self
+    }
+
+    /// A kept answer, when caching is on.
+    fn cached<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        self.cache.as_ref()?.get(name)
+    }
+
+    fn keep<T: Serialize>(&self, name: &str, value: &T) {
+        if let Some(c) = &self.cache {
+            c.put(name, value);
+        }
     }
 
     /// Remembers the anti-CSRF token of the session.
@@ -259,7 +311,7 @@ impl Api {
     /// The client for this page: fetch, against the base URL in `<meta name="cmek-api-base">`.
     pub fn from_page() -> Self {
         let base = fetch::configured_base();
-        Self::new(Arc::new(FetchTransport::new(base.clone())), fetch::absolute(&base))
+        Self::new(Arc::new(FetchTransport::new(base.clone())), fetch::absolute(&base)).with_cache()
     }
 
     /// Absolute URL of an API path, as shown in `curl` commands.
@@ -295,7 +347,9 @@ impl Api {
     ) -> Result<T, ApiError> {
         let json = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
         let headers = vec![("idempotency-key", once.key(&json))];
-        decode(self.send(HttpRequest { method: "POST", path, body: Some(json), headers }).await?)
+        let res = self.send(HttpRequest { method: "POST", path, body: Some(json), headers }).await;
+        once.answered(&res);
+        decode(res?)
     }
 
     async fn call<T: DeserializeOwned>(
@@ -334,12 +388,21 @@ impl Api {
 
     // ---------------------------------------------------------------- v1beta
 
+    /// A page of projects (each kept, so opening one does not ask again).
     pub async fn list_projects(&self, page: i64, page_size: i64) -> Result<ListProjectsResp, ApiError> {
-        self.get(paged("/api/v1beta/projects".into(), page, page_size)).await
+        let resp: ListProjectsResp = self.get(paged("/api/v1beta/projects".into(), page, page_size)).await?;
+        for p in &resp.items {
+            self.keep(&format!("project:{}", p.id), p);
+        }
+        Ok(resp)
     }
 
-    /// v1beta has no "get project": walk the list until it turns up.
+    /// v1beta has no "get project": walk the list until it turns up. A project seen before is
+    /// not asked again (what the project pages show of it, name and CMEK, never changes).
     pub async fn find_project(&self, id: &str) -> Result<Option<Project>, ApiError> {
+        if let Some(p) = self.cached::<Project>(&format!("project:{id}")) {
+            return Ok(Some(p));
+        }
         let size = cmek_core::page::MAX_PAGE_SIZE;
         let mut page = 1;
         loop {
@@ -358,8 +421,17 @@ impl Api {
         self.create("/api/v1beta/projects".into(), req, once).await
     }
 
+    /// The project's configured key. Kept once there is one: it cannot change or go.
     pub async fn list_aws_cmek(&self, project_id: &str) -> Result<ListAwsCmekResp, ApiError> {
-        self.get(format!("/api/v1beta/projects/{}/aws-cmek", seg(project_id))).await
+        let name = format!("keys:{project_id}");
+        if let Some(k) = self.cached::<ListAwsCmekResp>(&name) {
+            return Ok(k);
+        }
+        let resp: ListAwsCmekResp = self.get(Self::aws_cmek_path(project_id)).await?;
+        if !resp.items.is_empty() {
+            self.keep(&name, &resp);
+        }
+        Ok(resp)
     }
 
     pub async fn create_aws_cmek(
@@ -434,8 +506,14 @@ impl Api {
         self.call("DELETE", Self::cluster_path(project_id, cluster_id), None).await
     }
 
+    /// The provider catalog (kept: it is the service's, not the user's).
     pub async fn provider_regions(&self) -> Result<ListProviderRegionsResp, ApiError> {
-        self.get("/api/v1beta/clusters/provider/regions".into()).await
+        if let Some(c) = self.cached("catalog") {
+            return Ok(c);
+        }
+        let resp: ListProviderRegionsResp = self.get("/api/v1beta/clusters/provider/regions".into()).await?;
+        self.keep("catalog", &resp);
+        Ok(resp)
     }
 
     // ---------------------------------------------------------------- extensions
@@ -451,12 +529,22 @@ impl Api {
     }
 
     pub async fn sign_out(&self) -> Result<Empty, ApiError> {
+        if let Some(c) = &self.cache {
+            c.clear();
+        }
         self.call("DELETE", format!("{PREFIX}/session"), None).await
     }
 
     /// The server's extensions, or `None` when it speaks plain v1beta only.
     pub async fn server_info(&self) -> Result<Option<ServerInfo>, ApiError> {
-        self.get_extension(format!("{PREFIX}/server-info")).await
+        if let Some(i) = self.cached::<ServerInfo>("server-info") {
+            return Ok(Some(i));
+        }
+        let info = self.get_extension::<ServerInfo>(format!("{PREFIX}/server-info")).await?;
+        if let Some(i) = &info {
+            self.keep("server-info", i);
+        }
+        Ok(info)
     }
 
     pub async fn key_health(&self, project_id: &str) -> Result<KeyHealthList, ApiError> {
@@ -549,6 +637,24 @@ mod tests {
         assert_eq!(once.key("{}"), once.key("{}"));
         assert_ne!(once.key("{}"), once.key("{ }"));
         assert_ne!(once.key("{}"), Idempotency::with_salt(8).key("{}"));
+    }
+
+    #[test]
+    fn a_definitive_answer_moves_the_form_to_a_new_key() {
+        let r = |status| Ok(HttpResponse { status, body: String::new(), rate_limit_reset: None });
+        let once = Idempotency::with_salt(7);
+        let double_click = once.clone();
+        let first = once.key("{}");
+        for may_have_landed in [r(502), r(503), Err(ApiError::Timeout), Err(ApiError::Unreachable("offline".into()))] {
+            once.answered(&may_have_landed);
+            assert_eq!(once.key("{}"), first, "{may_have_landed:?}: the retry may find the first result");
+        }
+        once.answered(&r(400));
+        let second = once.key("{}");
+        assert_ne!(second, first, "a refusal is an answer: a corrected retry is a new request");
+        assert_eq!(double_click.key("{}"), second, "clones share the key");
+        once.answered(&r(200));
+        assert_ne!(once.key("{}"), second);
     }
 
     #[test]

@@ -131,11 +131,11 @@ fn ClusterRow(row: Row, href: Option<Callback<String, String>>) -> impl IntoView
                 Some(h) => view! { <a href=h.run(row.id.clone())>{name}</a> }.into_any(),
                 None => name.into_any(),
             }}</th>
-            <td>{row.cluster_type.label()}</td>
-            <td>{row.cloud_provider.as_str()}</td>
-            <td>{row.region.clone()}</td>
+            <td data-label="Type">{row.cluster_type.label()}</td>
+            <td data-label="Provider">{row.cloud_provider.as_str()}</td>
+            <td data-label="Region">{row.region.clone()}</td>
             <td><ClusterStatusBadge status=status/></td>
-            <td>{format::timestamp(&row.create_timestamp)}</td>
+            <td data-label="Created">{format::timestamp(&row.create_timestamp)}</td>
         </tr>
     }
 }

@@ -11,7 +11,8 @@ pub fn Loading(
     view! { <p class="loading" role="status"><span class="spinner" aria-hidden="true"></span>{label}"…"</p> }
 }
 
-/// A failed call, in words, with every cause the server named and, for reads, a retry.
+/// A failed call, in words, with every cause the server named and, for reads, a retry. A rate
+/// limit is not a failure of what the page shows: it is said calmly, with when it goes on.
 #[component]
 pub fn ErrorNotice(
     /// The error to show.
@@ -24,21 +25,60 @@ pub fn ErrorNotice(
     #[prop(optional, into)]
     retry: Option<Callback<()>>,
 ) -> impl IntoView {
-    let headline = move || match &doing {
-        Some(d) => format!("{d} failed"),
-        None => "Something went wrong".to_owned(),
+    // A rule's refusal is not a failure: the request was answered, and the answer is no.
+    let headline = move |e: &ApiError| {
+        let refused = e.code().is_some() && e.status().is_some_and(|s| (400..500).contains(&s));
+        match (&doing, refused) {
+            (Some(d), true) => format!("{d} was refused"),
+            (Some(d), false) => format!("{d} failed"),
+            (None, true) => "Refused".to_owned(),
+            (None, false) => "Something went wrong".to_owned(),
+        }
     };
-    view! {
-        <div class="notice error" role="alert">
-            <p class="headline">{headline}</p>
-            <p class="message">{move || error.get().message()}</p>
-            {move || {
-                let details = error.get().details();
-                (details.len() > 1 || details.first().is_some_and(|d| *d != error.get().message()))
-                    .then(|| view! { <ul class="causes">{details.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul> })
-            }}
-            {move || error.get().code().map(|c| view! { <p class="code">"Error code " {c.code()} " (" {c.name()} ")"</p> })}
-            {retry.map(|r| view! { <button type="button" class="btn" on:click=move |_| r.run(())>"Try again"</button> })}
-        </div>
+    move || {
+        if let ApiError::Api { status: 429, retry_after, .. } = error.get() {
+            let when = retry_after.map_or_else(|| "in a minute".to_owned(), |s| format!("in {} s", s.max(1)));
+            let next = if retry.is_some() {
+                format!("Nothing on this page is lost; it refreshes by itself {when}.")
+            } else {
+                format!("Nothing was sent; try again {when}.")
+            };
+            return view! {
+                <div class="notice info" role="status" id="rate-limited">
+                    <p class="headline">"The server asks this console to slow down for a moment"</p>
+                    <p class="message">{next}</p>
+                </div>
+            }
+            .into_any();
+        }
+        let e = error.get();
+        let (message, details) = said_once(&e);
+        view! {
+            <div class="notice error" role="alert">
+                <p class="headline">{headline(&e)}</p>
+                <p class="message">{message}</p>
+                {(!details.is_empty())
+                    .then(|| view! { <ul class="causes">{details.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul> })}
+                {move || error.get().code().map(|c| view! { <p class="code">"Error code " {c.code()} " (" {c.name()} ")"</p> })}
+                {retry.map(|r| view! { <button type="button" class="btn" on:click=move |_| r.run(())>"Try again"</button> })}
+            </div>
+        }
+        .into_any()
+    }
+}
+
+/// The message and the causes to list, each said once: a message that ends with the first cause
+/// (so API clients that read only the message see it) is shown without it when the list says it,
+/// and a single cause equal to the message is not listed again.
+pub fn said_once(e: &ApiError) -> (String, Vec<String>) {
+    let message = e.message();
+    let details = e.details();
+    match details.first() {
+        Some(first) if details.len() == 1 && *first == message => (message, Vec::new()),
+        Some(first) => match message.strip_suffix(first.as_str()).and_then(|m| m.strip_suffix(": ")) {
+            Some(head) => (format!("{head}."), details),
+            None => (message, details),
+        },
+        None => (message, details),
     }
 }

@@ -4,7 +4,7 @@
 
 use super::project::use_project;
 use crate::api::ApiError;
-use crate::components::{CopyButton, DownloadButton, EquivalentRequest, ErrorNotice};
+use crate::components::{Button, CopyButton, DownloadButton, EquivalentRequest, ErrorNotice};
 use crate::{format, state};
 use cmek_core::ext::{KmsBackend, SandboxKey};
 use cmek_core::kms::KeyState;
@@ -21,7 +21,24 @@ pub fn PolicyCheckerPage() -> impl IntoView {
     let loaded_key = RwSignal::new(None::<SandboxKey>);
     let load_error = RwSignal::new(None::<ApiError>);
     let sandbox = move || matches!(info.get(), Some(Ok(Some(i))) if i.kms == KmsBackend::Sandbox);
-    let region = move || ctx.key().map(|k| k.region).unwrap_or_else(|| "us-west-2".to_owned());
+    // The configured key's region; before there is a key, the region the person chooses.
+    let chosen_region = RwSignal::new(String::new());
+    let region = move || ctx.key().map(|k| k.region).unwrap_or_else(|| chosen_region.get());
+    let catalog = state::catalog();
+    let regions = move || match catalog.get() {
+        Some(Ok(c)) => c
+            .regions(cmek_core::api::ClusterType::Dedicated, cmek_core::api::CloudProvider::Aws)
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>(),
+        _ => Vec::new(),
+    };
+    let no_key = move || ctx.keys_loaded() && ctx.key().is_none();
+    let load_blocked = Signal::derive(move || {
+        no_key().then(|| {
+            "No key is configured for this project yet, so there is no key to load: paste the policy of the key you mean to use.".to_owned()
+        })
+    });
     let key_arn = move || {
         loaded_key.get().map(|k| k.arn).or_else(|| ctx.key().map(|k| k.kms_arn)).unwrap_or_else(|| {
             format!("arn:aws:kms:{}:111122223333:key/00000000-0000-0000-0000-000000000000", region())
@@ -30,7 +47,7 @@ pub fn PolicyCheckerPage() -> impl IntoView {
     let key_state = move || loaded_key.get().map(|k| k.state).unwrap_or(KeyState::Enabled);
     let decision = Memo::new(move |_| {
         let (t, arn, r, acc) = (text.get(), key_arn(), region(), account.get());
-        (!t.trim().is_empty()).then(|| {
+        (!t.trim().is_empty() && !r.is_empty()).then(|| {
             policy::decide(
                 &t,
                 AccessQuery { key_state: key_state(), key_arn: &arn, service_account: acc.as_deref(), region: &r },
@@ -73,17 +90,33 @@ pub fn PolicyCheckerPage() -> impl IntoView {
     view! {
         <section aria-labelledby="checker-title">
             <h2 id="checker-title">"Key policy checker"</h2>
-            <p class="lead">"Checks a key policy the way the service does before it uses the key in "
-                <strong>{region}</strong> ": the key must be Enabled, the policy must allow the EBS and S3 backup statements of the user guide for the TiDB Cloud account, and no Deny may take them away."</p>
+            {move || if no_key() {
+                view! {
+                    <p class="lead">"Checks a key policy the way the service does before it uses a key: the key must be Enabled, the policy must allow the EBS and S3 backup statements of the user guide for the TiDB Cloud account, and no Deny may take them away. This project has no key yet: choose the region of the key you mean to configure."</p>
+                    <div class="field">
+                        <label for="checker-region">"Region of the key"</label>
+                        <select id="checker-region" on:change=move |ev| chosen_region.set(event_target_value(&ev)) prop:value=move || chosen_region.get()>
+                            <option value="">"Choose a region"</option>
+                            {regions().into_iter().map(|r| view! { <option value=r.clone()>{r.clone()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                }.into_any()
+            } else {
+                view! {
+                    <p class="lead">"Checks a key policy the way the service does before it uses the key in "
+                        <strong>{region}</strong> ": the key must be Enabled, the policy must allow the EBS and S3 backup statements of the user guide for the TiDB Cloud account, and no Deny may take them away."</p>
+                }.into_any()
+            }}
             <div class="field">
                 <label for="policy-input">"Key policy (JSON)"</label>
                 <textarea id="policy-input" rows="16" spellcheck="false" bind:value=text
                     placeholder="Paste the key policy from the AWS KMS console (the key's Key policy tab)"></textarea>
                 <Show when=sandbox>
                     <div class="actions">
-                        <button type="button" class="btn" id="load-sandbox-policy" on:click=move |_| { load.dispatch_local(()); }>
+                        <Button id="load-sandbox-policy" disabled_reason=load_blocked pending=load.pending()
+                            on_click=Callback::new(move |_| { load.dispatch_local(()); })>
                             "Load the policy of the project's key from the sandbox KMS"
-                        </button>
+                        </Button>
                     </div>
                 </Show>
                 {move || load_error.get().map(|e| view! { <ErrorNotice error=Signal::stored(e) doing="Loading the policy"/> })}
@@ -101,7 +134,7 @@ pub fn PolicyCheckerPage() -> impl IntoView {
                                 let blocking = f.is_blocking();
                                 view! {
                                     <li class=if blocking { "finding blocking" } else { "finding" } data-kind=f.kind()>
-                                        <span class="sev">{if blocking { "Blocks access" } else { "Explains" }}</span>
+                                        <span class="sev">{if blocking { "Blocks access" } else { "Note" }}</span>
                                         " " {f.to_string()}
                                     </li>
                                 }

@@ -14,6 +14,8 @@ use cmek_core::api::{
     ListProviderRegionsResp, StorageComponent, TidbComponent,
 };
 use cmek_core::cluster::{CmekContext, DEFAULT_PORT, check_cmek_placement, check_create};
+use cmek_core::ext::KeyHealth;
+use cmek_core::kms::KeyHealthState;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
@@ -239,6 +241,18 @@ fn focus(id: &str) {
     }
 }
 
+/// Whether the service refuses to create a cluster with a key in this state (an unknown or
+/// unreachable state is not held against the form: the server decides on submit).
+fn key_refuses(state: KeyHealthState) -> bool {
+    matches!(
+        state,
+        KeyHealthState::AccessDenied
+            | KeyHealthState::KeyDisabled
+            | KeyHealthState::PendingDeletion
+            | KeyHealthState::NotFound
+    )
+}
+
 #[component]
 pub fn CreateClusterPage() -> impl IntoView {
     let ctx = use_project();
@@ -287,13 +301,42 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
         let pid = project_id.clone();
         Effect::new(move |_| draft.with(|d| save_draft(&pid, Some(d))));
     }
+    // The key's last known health (CMEK projects): said before the form is filled in when the
+    // key cannot be used now, with the ways to fix it; "Test the key again" asks KMS anew.
+    let health = RwSignal::new(None::<KeyHealth>);
+    let test_key = {
+        let api = api.clone();
+        Action::new_local(move |check: &bool| {
+            let (api, id, check) = (api.clone(), ctx.id.get_untracked(), *check);
+            async move { if check { api.check_key_health(&id).await } else { api.key_health(&id).await } }
+        })
+    };
+    if cmek_locked {
+        test_key.dispatch_local(false);
+    }
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = test_key.value().get() {
+            health.set(list.items.into_iter().next());
+        }
+    });
+    let unusable = Memo::new(move |_| {
+        health.with(|h| h.as_ref().filter(|h| key_refuses(h.state)).map(|h| (h.state, h.causes.clone())))
+    });
+    let key_reason = Signal::derive(move || {
+        unusable.with(|u| {
+            u.as_ref().map(|(s, _)| {
+                format!("The project's key cannot be used now ({}): fix it, then test it again (see above).", s.label())
+            })
+        })
+    });
     let kr = key_region.clone();
     let errors = Memo::new(move |_| {
         let region = kr.clone();
         let cmek = region.as_deref().map_or(CmekContext::NotEnabled, |r| CmekContext::Key { region: r });
         catalog.with_value(|c| draft.with(|d| d.errors(&password.get(), c, cmek)))
     });
-    // One key per form: resubmitting the same content (e.g. after a timeout) cannot create twice.
+    // The form's idempotency keys: a retry after a timeout cannot create twice, and a retry after
+    // a refusal (the cause fixed meanwhile) is checked anew.
     let once = crate::api::Idempotency::default();
     let create = Action::new_local(move |req: &CreateClusterReq| {
         let (api, id, req) = (api.clone(), ctx.id.get_untracked(), req.clone());
@@ -341,7 +384,11 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
         }
     };
     let submit = move || {
-        if create.pending().get_untracked() {
+        // Running, or done and leaving the page: a second click must not send a second create.
+        if create.pending().get_untracked()
+            || matches!(create.value().get_untracked(), Some(Ok(_)))
+            || unusable.with_untracked(Option::is_some)
+        {
             return;
         }
         submitted.set(true);
@@ -376,6 +423,18 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
     let msg = move |id: &'static str| view! { <p id=format!("{id}-error") class="field-error">{message_for(id)}</p> };
     view! {
         <form novalidate on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            {move || unusable.get().map(|(state, causes)| view! {
+                <div class="notice warn" id="key-unusable" role="status">
+                    <p class="headline">{format!("The project's key cannot be used now ({}): a new cluster would be refused until it is fixed.", state.label())}</p>
+                    {(!causes.is_empty()).then(|| view! { <ul class="causes">{causes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul> })}
+                    <div class="actions">
+                        <A href=ctx.path("encryption") attr:class="btn">"See the key's health"</A>
+                        <A href=ctx.path("encryption/check") attr:class="btn">"Check the key policy"</A>
+                        <Button id="test-key-again" pending=test_key.pending()
+                            on_click=Callback::new(move |_| { test_key.dispatch_local(true); })>"Test the key again"</Button>
+                    </div>
+                </div>
+            })}
             <div class="field">
                 <label for="cluster-name">"Cluster name"</label>
                 <input id="cluster-name" type="text" autocomplete="off" prop:value=move || draft.with(|d| d.name.clone())
@@ -529,7 +588,7 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
                 <ErrorNotice error=Signal::derive(move || failed.get().unwrap_or(ApiError::Aborted)) doing="Creating the cluster"/>
             </Show>
             <div class="actions">
-                <Button submit=true kind=ButtonKind::Primary pending=create.pending() id="create-cluster-submit">"Create cluster"</Button>
+                <Button submit=true kind=ButtonKind::Primary pending=create.pending() disabled_reason=key_reason id="create-cluster-submit">"Create cluster"</Button>
                 <A href=move || ctx.path("clusters") attr:class="btn">"Cancel"</A>
             </div>
             <EquivalentRequest command=curl/>

@@ -82,6 +82,8 @@ pub fn ClusterDetailPage() -> impl IntoView {
         _ => {}
     });
     let op_error = Signal::derive(move || op.value().get().and_then(Result::err));
+    // What the last operation was, for its refusal's headline ("Resuming the cluster was refused").
+    let last_op = RwSignal::new(Op::Resume);
     let (confirm_pause, confirm_resume, confirm_delete) =
         (RwSignal::new(false), RwSignal::new(false), RwSignal::new(false));
     let name = Signal::derive(move || live.data.with(|c| c.as_ref().map(|c| c.name.clone()).unwrap_or_default()));
@@ -128,7 +130,11 @@ pub fn ClusterDetailPage() -> impl IntoView {
                     let key = is_key_refusal(&e);
                     view! {
                         <div id="operation-error">
-                            <ErrorNotice error=Signal::stored(e) doing="The operation"/>
+                            <ErrorNotice error=Signal::stored(e) doing=match last_op.get_untracked() {
+                                Op::Pause => "Pausing the cluster",
+                                Op::Resume => "Resuming the cluster",
+                                Op::Delete => "Deleting the cluster",
+                            }/>
                             {key.then(|| view! { <KeyRefusalLinks/> })}
                         </div>
                     }
@@ -159,7 +165,7 @@ pub fn ClusterDetailPage() -> impl IntoView {
                     "Its compute stops and its data stays. You can resume it later.".to_owned()
                 })
                 confirm_label=Signal::derive(|| "Pause cluster".to_owned())
-                on_confirm=Callback::new(move |_| { op.dispatch_local(Op::Pause); })/>
+                on_confirm=Callback::new(move |_| { last_op.set(Op::Pause); op.dispatch_local(Op::Pause); })/>
             <ConfirmDialog open=confirm_resume
                 title=Signal::derive(move || format!("Resume cluster {}?", name.get()))
                 body=Signal::derive(move || if cmek() {
@@ -168,12 +174,12 @@ pub fn ClusterDetailPage() -> impl IntoView {
                     "The cluster starts again.".to_owned()
                 })
                 confirm_label=Signal::derive(|| "Resume cluster".to_owned())
-                on_confirm=Callback::new(move |_| { op.dispatch_local(Op::Resume); })/>
+                on_confirm=Callback::new(move |_| { last_op.set(Op::Resume); op.dispatch_local(Op::Resume); })/>
             <ConfirmDialog open=confirm_delete danger=true typed=name
                 title=Signal::derive(move || format!("Delete cluster {}?", name.get()))
                 body=Signal::derive(move || "The cluster and its data are deleted. This cannot be undone.".to_owned())
                 confirm_label=Signal::derive(|| "Delete cluster".to_owned())
-                on_confirm=Callback::new(move |_| { op.dispatch_local(Op::Delete); })/>
+                on_confirm=Callback::new(move |_| { last_op.set(Op::Delete); op.dispatch_local(Op::Delete); })/>
         </section>
     }
 }

@@ -80,7 +80,7 @@ pub fn ClustersPage() -> impl IntoView {
                 Some(0) => view! { <p class="empty">"No clusters in this project yet."</p> }.into_any(),
                 Some(total) => view! {
                     <ClusterTable items=items href=Callback::new(move |id: String| ctx.path(&format!("clusters/{id}")))/>
-                    <Pager page=page total=Signal::stored(total) page_size=PAGE_SIZE noun="clusters" on_change=to_page/>
+                    <Pager page=page total=Signal::stored(total) page_size=PAGE_SIZE noun=crate::format::CLUSTER on_change=to_page/>
                 }.into_any(),
             }}
         </section>

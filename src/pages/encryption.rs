@@ -224,29 +224,29 @@ pub fn CreateKeyPage() -> impl IntoView {
     let ctx = use_project();
     let api = state::api();
     let regions = aws_regions();
-    let region = RwSignal::new(String::new());
+    // No region is chosen for the person (it can never change); what was typed survives a
+    // reload, as the cluster form's draft does.
+    let draft = load_key_draft(&ctx.id.get_untracked()).unwrap_or_default();
+    let region = RwSignal::new(draft.region);
     let any_region = RwSignal::new(false);
-    let arn = RwSignal::new(String::new());
+    let arn = RwSignal::new(draft.arn);
+    Effect::new(move |_| {
+        let d = KeyDraft { region: region.get(), arn: arn.get() };
+        save_key_draft(&ctx.id.get_untracked(), Some(&d));
+    });
     let submitted = RwSignal::new(false);
     let region_ref = NodeRef::<Select>::new();
     let arn_ref = NodeRef::<Input>::new();
     let account = state::service_account();
     let navigate = use_navigate();
-    // The first catalog region until the person picks one.
-    Effect::new(move |_| {
-        if region.with_untracked(String::is_empty)
-            && let Some(r) = regions.get().into_iter().next()
-        {
-            region.set(r);
-        }
-    });
     let scope = move || if any_region.get() { PolicyRegion::Any } else { PolicyRegion::Region(region.get()) };
     let policy_text = Signal::derive(move || policy::template_text(account.get().as_deref(), &scope()));
     let arn_check = Memo::new(move |_| arn_message(&arn.get(), &region.get()));
     let region_error =
         move || (submitted.get() && region.with(String::is_empty)).then_some("Choose the region of the key.");
     let request = move || CreateAwsCmekReq { specs: vec![AwsCmekSpec { region: region.get(), kms_arn: arn.get() }] };
-    // One key per form: resubmitting the same content (e.g. after a timeout) cannot create twice.
+    // The form's idempotency keys: a retry after a timeout cannot create twice, and a retry after
+    // a refusal (the cause fixed meanwhile) is checked anew.
     let once = crate::api::Idempotency::default();
     let create = Action::new_local(move |req: &CreateAwsCmekReq| {
         let (api, id, req) = (api.clone(), ctx.id.get_untracked(), req.clone());
@@ -256,12 +256,14 @@ pub fn CreateKeyPage() -> impl IntoView {
     let failed = Signal::derive(move || create.value().get().and_then(Result::err));
     Effect::new(move |_| {
         if let Some(Ok(_)) = create.value().get() {
+            save_key_draft(&ctx.id.get_untracked(), None);
             ctx.keys.refetch();
             navigate(&ctx.path("encryption"), Default::default());
         }
     });
     let submit = move || {
-        if create.pending().get_untracked() {
+        // Running, or done and leaving the page: a second click must not send a second create.
+        if create.pending().get_untracked() || matches!(create.value().get_untracked(), Some(Ok(_))) {
             return;
         }
         submitted.set(true);
@@ -320,8 +322,12 @@ pub fn CreateKeyPage() -> impl IntoView {
                             aria-describedby="key-region-help key-region-error"
                             on:change=move |ev| region.set(event_target_value(&ev))
                             prop:value=move || region.get()>
-                            <option value="" disabled=true>"Choose a region"</option>
-                            {move || regions.get().into_iter().map(|r| view! { <option value=r.clone()>{r.clone()}</option> }).collect_view()}
+                            // Not disabled: with nothing chosen the browser shows this one, not the first region.
+                            <option value="">"Choose a region"</option>
+                            {move || regions.get().into_iter().map(|r| {
+                                let chosen = r.clone();
+                                view! { <option value=r.clone() prop:selected=move || region.with(|x| *x == chosen)>{r.clone()}</option> }
+                            }).collect_view()}
                         </select>
                         <p id="key-region-help" class="help">"Where the key is and where this project's clusters will run. It cannot change later."</p>
                         <p id="key-region-error" class="field-error">{region_error}</p>
@@ -335,12 +341,16 @@ pub fn CreateKeyPage() -> impl IntoView {
                             <label><input type="radio" name="scope" id="scope-any" prop:checked=move || any_region.get() on:change=move |_| any_region.set(true)/>
                                 " Any region (" <code>"*"</code> " under StringLike)"</label>
                         </div>
-                        <PolicyBlock text=policy_text/>
+                        {move || if region.with(String::is_empty) && !any_region.get() {
+                            view! { <p class="muted" id="policy-needs-region">"Choose the key's region above: the policy names it."</p> }.into_any()
+                        } else {
+                            view! { <PolicyBlock text=policy_text/> }.into_any()
+                        }}
                     </fieldset>
                     <div class="field">
                         <label for="key-arn">"Step 2. KMS key ARN"</label>
                         <input id="key-arn" type="text" node_ref=arn_ref bind:value=arn spellcheck="false" autocomplete="off"
-                            placeholder="arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+                            placeholder=move || arn_example(&region.get())
                             aria-invalid=move || (submitted.get() || !arn.with(String::is_empty)).then(|| matches!(arn_check.get(), ArnCheck::Error(_))).filter(|b| *b).map(|_| "true")
                             aria-describedby="key-arn-status"/>
                         <p id="key-arn-status" class=move || match arn_check.get() { ArnCheck::Error(_) => "field-error", _ => "field-ok" }>
@@ -369,6 +379,38 @@ pub fn CreateKeyPage() -> impl IntoView {
                 </form>
             </Show>
         </section>
+    }
+}
+
+/// What a key ARN looks like in `region` (the field's placeholder).
+pub fn arn_example(region: &str) -> String {
+    let region = if region.is_empty() { "REGION" } else { region };
+    format!("arn:aws:kms:{region}:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+}
+
+/// The create-key form as typed, kept for the tab's session.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct KeyDraft {
+    region: String,
+    arn: String,
+}
+
+fn key_draft_name(project_id: &str) -> String {
+    format!("cmek-key-draft:{project_id}")
+}
+
+fn load_key_draft(project_id: &str) -> Option<KeyDraft> {
+    let s = web_sys::window()?.session_storage().ok()??;
+    serde_json::from_str(&s.get_item(&key_draft_name(project_id)).ok()??).ok()
+}
+
+fn save_key_draft(project_id: &str, d: Option<&KeyDraft>) {
+    if let Some(s) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+        let _ = match d {
+            Some(d) => s.set_item(&key_draft_name(project_id), &serde_json::to_string(d).unwrap_or_default()),
+            None => s.remove_item(&key_draft_name(project_id)),
+        };
     }
 }
 

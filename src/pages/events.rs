@@ -76,7 +76,7 @@ pub fn EventsPage() -> impl IntoView {
                                     </li>
                                 }).collect_view()}
                             </ol>
-                            <Pager page=page total=Signal::stored(list.total) page_size=PAGE_SIZE noun="events" on_change=to_page/>
+                            <Pager page=page total=Signal::stored(list.total) page_size=PAGE_SIZE noun=crate::format::EVENT on_change=to_page/>
                         }.into_any(),
                     }}
                 }.into_any(),

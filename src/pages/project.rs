@@ -96,7 +96,7 @@ pub fn ProjectLayout() -> impl IntoView {
                     <nav class="tabs" aria-label="Project">
                         {tab("clusters", "Clusters")}
                         {tab("encryption", "Encryption Access")}
-                        {p.aws_cmek_enabled.then(|| tab("revoke", "Revoke / restore"))}
+                        {p.aws_cmek_enabled.then(|| view! { {tab("revoke", "Revoke access")} {tab("restore", "Restore access")} })}
                         {tab("events", "Events")}
                     </nav>
                 }.into_any(),

@@ -61,15 +61,15 @@ pub fn ProjectsPage() -> impl IntoView {
                                         <tr data-project-id=p.id.clone()>
                                             <th scope="row"><A href=clusters>{p.name.clone()}</A></th>
                                             <td><CmekBadge enabled=p.aws_cmek_enabled/></td>
-                                            <td class="num">{p.cluster_count}</td>
-                                            <td>{format::timestamp(&p.create_timestamp)}</td>
+                                            <td class="num" data-label="Clusters">{p.cluster_count}</td>
+                                            <td data-label="Created">{format::timestamp(&p.create_timestamp)}</td>
                                             <td><A href=encryption>"Encryption Access"</A></td>
                                         </tr>
                                     }
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <Pager page=page total=Signal::stored(total) page_size=PAGE_SIZE noun="projects" on_change=to_page/>
+                        <Pager page=page total=Signal::stored(total) page_size=PAGE_SIZE noun=crate::format::PROJECT on_change=to_page/>
                     };
                     request_animation_frame(mark_interactive);
                     view.into_any()
@@ -83,12 +83,14 @@ pub fn ProjectsPage() -> impl IntoView {
 pub fn CreateProjectPage() -> impl IntoView {
     let api = state::api();
     let name = RwSignal::new(String::new());
-    let cmek = RwSignal::new(true);
+    // Off by default: turning it on can never be undone (the reversible side is the default).
+    let cmek = RwSignal::new(false);
     let name_error = RwSignal::new(None::<String>);
     let name_input = NodeRef::<Input>::new();
     let navigate = use_navigate();
     let request = move || CreateProjectReq { name: name.get(), aws_cmek_enabled: Some(cmek.get()) };
-    // One key per form: resubmitting the same content (e.g. after a timeout) cannot create twice.
+    // The form's idempotency keys: a retry after a timeout cannot create twice, and a retry after
+    // a refusal (the cause fixed meanwhile) is checked anew.
     let once = crate::api::Idempotency::default();
     let create = Action::new_local(move |req: &CreateProjectReq| {
         let (api, req) = (api.clone(), req.clone());
@@ -112,7 +114,8 @@ pub fn CreateProjectPage() -> impl IntoView {
     });
     let check = move || name_error.set(check_project_name(&name.get()).err().map(|f| f.message));
     let submit = move || {
-        if create.pending().get_untracked() {
+        // Running, or done and leaving the page: a second click must not send a second create.
+        if create.pending().get_untracked() || matches!(create.value().get_untracked(), Some(Ok(_))) {
             return;
         }
         check();
@@ -154,10 +157,16 @@ pub fn CreateProjectPage() -> impl IntoView {
                         <p>"Encrypt the data at rest of every cluster in this project, and their backups, with a key you control in AWS KMS."</p>
                         <p class="warn"><strong>"This is fixed when the project is created."</strong>
                             " CMEK cannot be turned on for an existing project, nor turned off later."</p>
-                        <p>{move || if cmek.get() {
-                            "With CMEK: clusters are TiDB Dedicated on AWS, in the one region where you configure the key. You configure the key next, before creating clusters."
+                        <p id="cmek-locks-in">"Turning it on locks this project, for good, to:"</p>
+                        <ul class="locks-in" aria-labelledby="cmek-locks-in">
+                            <li>"TiDB Cloud Dedicated clusters only (no Serverless),"</li>
+                            <li>"AWS only,"</li>
+                            <li>"the one region of the key, which you choose next and cannot change."</li>
+                        </ul>
+                        <p id="cmek-choice">{move || if cmek.get() {
+                            "With CMEK: you configure the key next, before creating clusters."
                         } else {
-                            "Without CMEK: TiDB Cloud encrypts data at rest with its own escrow key."
+                            "Without CMEK: TiDB Cloud encrypts data at rest with its own escrow key; clusters may use any tier, cloud and region."
                         }}</p>
                     </div>
                 </div>

@@ -191,6 +191,15 @@ pub fn RevokePage() -> impl IntoView {
             h.as_ref().and_then(|h| h.first()).is_some_and(|h| !h.state.is_ok() && h.state != KeyHealthState::Unknown)
         })
     };
+    // The key was unusable when the page opened (not because of a change made here): there is
+    // nothing to remove from its policy.
+    let on_arrival = RwSignal::new(None::<bool>);
+    Effect::new(move |_| {
+        if on_arrival.get_untracked().is_none() && health.data.with(Option::is_some) {
+            on_arrival.set(Some(revoked()));
+        }
+    });
+    let already_revoked = move || on_arrival.get() == Some(true);
     let pause_all = move || {
         running.set(true);
         run_bulk(
@@ -228,7 +237,7 @@ pub fn RevokePage() -> impl IntoView {
                         let all = clusters.data.get().unwrap_or_default();
                         let running = all.iter().filter(|c| c.status.cluster_status == ClusterStatus::Available).count();
                         let paused = all.iter().filter(|c| c.status.cluster_status == ClusterStatus::Paused).count();
-                        format!("{} clusters: {running} running (to pause), {paused} paused, {} changing state.", all.len(), all.len() - running - paused)
+                        format!("{}: {running} running (to pause), {paused} paused, {} changing state.", format::count(all.len(), format::CLUSTER), all.len() - running - paused)
                     }}</p>
                     <ClusterTable items=Signal::derive(move || clusters.data.get().unwrap_or_default())
                         href=Callback::new(move |id: String| ctx.path(&format!("clusters/{id}")))/>
@@ -236,8 +245,15 @@ pub fn RevokePage() -> impl IntoView {
             }}
             <ol class="steps">
                 <li id="revoke-step-1">
-                    <h3>"Step 1. Remove these statements from the key policy"</h3>
-                    {move || ctx.key().map(|k| {
+                    <h3>{move || if already_revoked() {
+                        "Step 1. Access is already revoked: the service cannot use the key"
+                    } else {
+                        "Step 1. Remove these statements from the key policy"
+                    }}</h3>
+                    {move || already_revoked().then(|| view! {
+                        <p id="already-revoked">"Nothing to change in the key policy: the key's health below says why the service cannot use it. Go on with step 2."</p>
+                    })}
+                    {move || (!already_revoked()).then(|| ctx.key()).flatten().map(|k| {
                         let text = Signal::stored(statements_text(account.get().as_deref(), &k.region));
                         let cli = Signal::stored(cli_steps(&k.kms_arn, &k.region, "remove the two statements above (by their Sid) from key-policy.json"));
                         view! {
@@ -255,13 +271,13 @@ pub fn RevokePage() -> impl IntoView {
                     <h3>"Step 2. Pause every running cluster"</h3>
                     <p>"Each cluster is paused in turn; its data stays. You can leave this page: what is left to pause is shown when you come back."</p>
                     <Button kind=ButtonKind::Primary id="pause-all" disabled_reason=blocked on_click=Callback::new(move |_| confirm.set(true))>
-                        {move || format!("Pause {} running clusters", to_pause.with(Vec::len))}
+                        {move || format!("Pause {}", running_count(to_pause.with(Vec::len)))}
                     </Button>
                     <Progress clusters=clusters outcomes=outcomes target=ClusterStatus::Paused/>
                 </li>
             </ol>
             <ConfirmDialog open=confirm
-                title=Signal::derive(move || format!("Pause {} clusters?", to_pause.with(Vec::len)))
+                title=Signal::derive(move || format!("Pause {}?", format::count(to_pause.with(Vec::len), format::CLUSTER)))
                 body=Signal::derive(move || format!("These clusters stop serving: {}. They cannot resume until the key's access is restored.",
                     to_pause.with(|l| l.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(", "))))
                 confirm_label=Signal::derive(|| "Pause all".to_owned())
@@ -344,13 +360,23 @@ pub fn RestorePage() -> impl IntoView {
                 <li id="restore-step-3">
                     <h3>"Step 3. Resume the paused clusters"</h3>
                     {move || clusters.error.get().map(|e| view! { <ErrorNotice error=Signal::stored(e) doing="Loading the clusters"/> })}
-                    <p>{move || format!("{} paused clusters.", to_resume.with(Vec::len))}</p>
+                    <p>{move || format!("{}.", paused_count(to_resume.with(Vec::len)))}</p>
                     <Button kind=ButtonKind::Primary id="resume-all" disabled_reason=blocked on_click=Callback::new(resume_all)>
-                        {move || format!("Resume {} paused clusters", to_resume.with(Vec::len))}
+                        {move || format!("Resume {}", paused_count(to_resume.with(Vec::len)))}
                     </Button>
                     <Progress clusters=clusters outcomes=outcomes target=ClusterStatus::Available/>
                 </li>
             </ol>
         </section>
     }
+}
+
+/// `1 running cluster`, `3 running clusters`.
+fn running_count(n: usize) -> String {
+    format::count(n, format::Noun { one: "running cluster", many: "running clusters" })
+}
+
+/// `1 paused cluster`, `0 paused clusters`.
+fn paused_count(n: usize) -> String {
+    format::count(n, format::Noun { one: "paused cluster", many: "paused clusters" })
 }

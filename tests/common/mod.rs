@@ -331,3 +331,26 @@ impl Mounted {
             .collect()
     }
 }
+
+/// A create endpoint as a strict server would answer it: the first answer for an
+/// `Idempotency-Key`, refusal or not, is answered again for every repeat of that key (the console
+/// must not rely on a server forgetting refusals). `answer` says what the world answers now.
+/// Returns the keys sent, in order.
+pub fn strict_idempotent_create(
+    fake: &FakeTransport,
+    path: &str,
+    answer: impl Fn(&cmek_console::api::HttpRequest) -> (u16, String) + Send + Sync + 'static,
+) -> Arc<std::sync::Mutex<Vec<String>>> {
+    let kept = std::sync::Mutex::new(std::collections::HashMap::<String, (u16, String)>::new());
+    let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (s, path) = (sent.clone(), path.to_owned());
+    fake.handle(move |req| {
+        if req.method != "POST" || req.path != path {
+            return None;
+        }
+        let key = req.headers.iter().find(|(n, _)| *n == "idempotency-key").map(|(_, v)| v.clone()).unwrap_or_default();
+        s.lock().unwrap().push(key.clone());
+        Some(kept.lock().unwrap().entry(key).or_insert_with(|| answer(req)).clone())
+    });
+    sent
+}

@@ -279,6 +279,20 @@ impl Finding {
     }
 }
 
+/// Concrete KMS actions said as the key policy writes them: the template's pattern that covers
+/// each (`kms:ReEncrypt*` for `kms:ReEncryptFrom` and `kms:ReEncryptTo`), in template order.
+pub fn in_policy_terms(grant: Grant, actions: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = grant
+        .template_actions()
+        .iter()
+        .filter(|p| actions.iter().any(|a| glob(p, a, true)))
+        .map(|p| (*p).to_owned())
+        .collect();
+    // An action no pattern covers (not expected) is said as it is.
+    out.extend(actions.iter().filter(|a| !grant.template_actions().iter().any(|p| glob(p, a, true))).cloned());
+    out
+}
+
 fn list(items: &[String]) -> String {
     items.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
 }
@@ -306,7 +320,7 @@ impl fmt::Display for Finding {
                 f,
                 "{}: no statement allows {} for the service; add the \"{}\" statement",
                 grant.label(),
-                actions.join(", "),
+                in_policy_terms(*grant, actions).join(", "),
                 grant.sid()
             ),
             Finding::DenyBlocks { statement, grant, actions } => write!(

@@ -1669,3 +1669,17 @@ fn merge_keeps_the_access_a_replaced_statement_gave_the_other_grant() {
     let after = decide(&merged);
     assert!(after.is_usable(), "merged:\n{merged}\nfindings: {:?}", after.findings);
 }
+
+#[test]
+fn missing_actions_are_said_in_the_policys_own_names() {
+    let s = |v: &[&str]| v.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        policy::in_policy_terms(Grant::Ebs, &s(&["kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKeyPair"])),
+        s(&["kms:ReEncrypt*", "kms:GenerateDataKey*"])
+    );
+    assert_eq!(policy::in_policy_terms(Grant::S3Backup, &s(&["kms:Decrypt"])), s(&["kms:Decrypt"]));
+    let f =
+        policy::Finding::MissingActions { grant: Grant::Ebs, actions: s(&["kms:ReEncryptFrom", "kms:ReEncryptTo"]) };
+    let text = f.to_string();
+    assert!(text.contains("allows kms:ReEncrypt* for the service") && !text.contains("ReEncryptFrom"), "{text}");
+}

@@ -1,9 +1,16 @@
-//! `Idempotency-Key` on creates (`POST /api/v1beta/projects`, `…/clusters`, `…/aws-cmek`): the
-//! first answer for a key (per credential) is kept for 24 hours and answered again for a repeat
-//! with the same method, path and body; the same key with another request is refused. A repeat
-//! that arrives while the first is still running waits for it. The first request runs to its end
-//! even when its client goes away, so a retry after a timeout finds its answer.
-
+//! `Idempotency-Key` on creates (`POST /api/v1beta/projects`, `…/clusters`, `…/aws-cmek`): it
+//! protects against *duplicates*, not against *retries after a refusal*.
+//!
+//! - A **successful** (2xx) answer for a key (per credential) is kept for 24 hours and answered
+//!   again, with `Idempotent-Replayed: true`, for a repeat with the same method, path and body;
+//!   the same key with another request is refused.
+//! - A **refusal** (4xx) is not kept: it changed nothing, and it answered the request as the world
+//!   was (the key's access, the project's state). A retry with the same key runs every check
+//!   anew, so fixing the key policy and pressing Create again works (as Stripe does).
+//! - A repeat that arrives while the first is still running waits for it, then gets its answer
+//!   (or, if that was a refusal, runs anew) — so a double click creates once.
+//! - The first request runs to its end even when its client goes away, so a retry after a
+//!   timeout finds its answer.
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::{MAX_BODY_BYTES, READ_BODY_BYTES};
@@ -190,7 +197,8 @@ pub async fn run(db: Arc<Db>, in_flight: InFlight, scope: String, key: String, r
             Ok(b) => b,
             Err(e) => return ApiError::internal("reading the answer", e).into_response(),
         };
-        if parts.status.as_u16() < 500 {
+        // Only a success is kept: a refusal changed nothing, so a retry must be checked anew.
+        if parts.status.is_success() {
             let stored = Stored {
                 fingerprint: fp,
                 status: parts.status.as_u16(),
