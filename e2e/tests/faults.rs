@@ -226,7 +226,7 @@ async fn reads_that_fail_say_so_and_recover_by_themselves() {
     let clusters = format!("/api/v1beta/projects/{pid}/clusters?");
     proxy.fault("GET", &clusters, Fault::RateLimited(2), 1);
     page.goto(&format!("{url}/projects/{pid}/clusters")).await;
-    page.wait_text("exceeded the limit").await;
+    page.wait_text("The server asks this console to slow down").await;
     page.wait_text("Trying again in 2 s").await;
     page.screenshot("fault-429").await;
     page.wait_text("No clusters in this project yet").await;
