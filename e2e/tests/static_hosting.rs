@@ -124,7 +124,7 @@ async fn csp_or_cors_errors(page: &Page) -> Vec<String> {
 async fn walk_the_guide(page: &Page, server: &Server, console: &str, base: &str) {
     assert!(server.sign_in_url.starts_with(&format!("{console}/sign-in#token=")), "{}", server.sign_in_url);
     page.goto(&server.sign_in_url).await;
-    page.find(".page-head a.btn.primary").await;
+    page.wait_js("the projects page, signed in", "document.querySelector('.page-head a.btn.primary')").await;
     page.wait_path(&format!("^{base}/$")).await;
     // Links carry the base path.
     let brand = page.js("return document.querySelector('header a.brand').getAttribute('href')").await;
