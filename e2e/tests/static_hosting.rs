@@ -50,7 +50,8 @@ async fn build_static(setup: &Setup, api: &str, base_path: &str, out: &Path) {
 
 /// nginx with the folder's own server block (its `listen` set to `port`; without rewrites, its
 /// `try_files` replaced by `error_page 404` as on GitHub Pages), in the foreground, with its
-/// own prefix, pid and logs in a temp dir.
+/// own prefix, pid and logs in a temp dir; one process (`master_process off`), so killing it
+/// leaves no workers behind.
 struct Nginx {
     child: Child,
     _dir: tempfile::TempDir,
@@ -77,7 +78,7 @@ impl Nginx {
         let d = dir.path().display();
         let root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
         let conf = format!(
-            "daemon off;\n{user}pid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\nhttp {{\n  include /etc/nginx/mime.types;\n  default_type application/octet-stream;\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{block}\n}}\n",
+            "daemon off;\nmaster_process off;\n{user}pid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\nhttp {{\n  include /etc/nginx/mime.types;\n  default_type application/octet-stream;\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{block}\n}}\n",
             user = if root { "user root;\n" } else { "" },
         );
         std::fs::write(dir.path().join("nginx.conf"), conf).expect("write nginx.conf");
