@@ -154,7 +154,7 @@ fn raise_open_file_limit() -> Option<u64> {
         let mut l = getrlimit(Resource::Nofile);
         if l.current < l.maximum {
             l.current = l.maximum;
-            if setrlimit(Resource::Nofile, l.clone()).is_err() {
+            if setrlimit(Resource::Nofile, l).is_err() {
                 l = getrlimit(Resource::Nofile);
             }
         }
