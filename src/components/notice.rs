@@ -36,10 +36,14 @@ pub fn ErrorNotice(
         }
     };
     move || {
-        if let ApiError::Api { status: 429, retry_after, .. } = error.get() {
+        if let e @ ApiError::Api { status: 429, retry_after, .. } = error.get() {
             let when = retry_after.map_or_else(|| "in a minute".to_owned(), |s| format!("in {} s", s.max(1)));
             let next = if retry.is_some() {
                 format!("Nothing on this page is lost; it refreshes by itself {when}.")
+            } else if let Some(said) = Some(e.message()).filter(|m| !m.is_empty()) {
+                // An action refused for a limit of its own (e.g. failed sign-ins from this
+                // address) says which limit and how long, in the server's words.
+                format!("Nothing was sent: {}.", said.trim_end_matches('.'))
             } else {
                 format!("Nothing was sent; try again {when}.")
             };
