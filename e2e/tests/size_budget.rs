@@ -13,7 +13,9 @@ use std::path::Path;
 /// docs/performance.md). The budget is ~5% above, so that a change which grows the first load
 /// noticeably fails here and is a decision, not an accident; raise it deliberately (and say why
 /// in docs/performance.md) when a feature is worth the bytes. The product target is 150 KB.
-const BUDGET_BYTES: u64 = 400 * 1024;
+/// Raised on 2026-11-30 to 420 KiB: issues 12–14 (the session-storage cache, the cluster form's
+/// key warning, reachability messages, sub-path serving) measured 410,349 bytes.
+const BUDGET_BYTES: u64 = 420 * 1024;
 
 /// Every `/path` in quotes in `html` that names a file of `dir` ending in .js, .wasm or .css.
 fn assets_named_by(html: &str, dir: &Path) -> Vec<String> {
