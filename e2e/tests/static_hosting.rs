@@ -135,6 +135,9 @@ async fn walk_the_guide(page: &Page, server: &Server, console: &str, base: &str)
     page.click(".page-head a.btn.primary").await;
     page.wait_path(&format!("^{base}/projects/new$")).await;
     page.type_into("#project-name", "static-hosted").await;
+    // CMEK is off by default (it can never be undone): turn it on, as a person would.
+    page.click("#project-cmek").await;
+    page.wait_text("With CMEK: you configure the key next").await;
     page.click("#create-project").await;
     let p = page.wait_path(&format!("^{base}/projects/\\d+/encryption$")).await;
     let pid = p.split("/projects/").nth(1).and_then(|r| r.split('/').next()).expect("project id").to_owned();

@@ -108,6 +108,8 @@ async fn stored_payloads_stay_inert_everywhere_they_are_shown() {
     page.wait_text(PAYLOADS[1]).await;
     // The policy checker quotes the Sid in its findings: still text.
     page.goto(&format!("{}/projects/{pid}/encryption/check", server.url)).await;
+    // The project has no key yet, so the checker asks which region the key is in.
+    page.select("#checker-region", "us-west-2").await;
     let area = page.find("#policy-input").await;
     area.send_keys(&policy.to_string()).await.unwrap();
     page.find("#findings li.finding[data-kind='deny_blocks']").await;
