@@ -37,9 +37,9 @@ pub fn layer(origins: &[String]) -> CorsLayer {
         .max_age(PREFLIGHT_MAX_AGE)
 }
 
-/// Whether the request carries this server's session cookie.
-fn has_session_cookie(req: &Request) -> bool {
-    let prefix = format!("{}=", crate::auth::session::COOKIE);
+/// Whether the request carries this server's session cookie (named as `--secure-cookies` says).
+fn has_session_cookie(req: &Request, secure: bool) -> bool {
+    let prefix = format!("{}=", crate::auth::session::cookie_name(secure));
     req.headers()
         .get_all(header::COOKIE)
         .iter()
@@ -50,7 +50,7 @@ fn has_session_cookie(req: &Request) -> bool {
 /// Refuses a request with the session cookie from a page of an origin that is neither this
 /// server's nor one of `--allowed-origin`.
 pub async fn refuse_cookies_from_other_origins(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    if has_session_cookie(&req) && s.auth.check_origin_if_present(req.headers()).is_err() {
+    if has_session_cookie(&req, s.args.secure_cookies) && s.auth.check_origin_if_present(req.headers()).is_err() {
         let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let allowed =
             if s.args.allowed_origins.is_empty() { "none".to_owned() } else { s.args.allowed_origins.join(", ") };

@@ -179,3 +179,21 @@ async fn a_static_host_is_told_the_headers_this_server_sends() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/index.html"));
 }
+
+/// Behind TLS the session cookie is `__Host-cmek_session`: a request carrying it from an origin
+/// that is not allowed is refused as the plain cookie is.
+#[tokio::test]
+async fn the_host_prefixed_session_cookie_is_refused_from_other_origins_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(tmp.path(), &["--allowed-origin", CONSOLE, "--secure-cookies"]).await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1beta/projects", server.base))
+        .header("origin", OTHER)
+        .header("cookie", "__Host-cmek_session=anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let body = res.text().await.unwrap();
+    assert!(body.contains(OTHER) && body.contains("--allowed-origin"), "{body}");
+}
