@@ -88,3 +88,38 @@ mod count_tests {
         assert_eq!(count(2i64, PROJECT), "2 projects");
     }
 }
+
+/// A key's rotation in words: on/off, period, last and next, and that nothing changes here.
+pub fn rotation(r: Option<&cmek_core::kms::RotationStatus>) -> String {
+    let Some(r) = r else { return "unknown".into() };
+    let mut s = if r.enabled {
+        format!("automatic, every {} days", r.period_days.unwrap_or(365))
+    } else {
+        "automatic rotation off".to_owned()
+    };
+    if let Some(last) = r.last_rotated_at {
+        s.push_str(&format!("; last rotated {}", time(last)));
+    }
+    if let Some(next) = r.next_rotation_at {
+        s.push_str(&format!("; next {}", time(next)));
+    }
+    s.push_str(". Rotation keeps the key ARN: nothing to change here.");
+    s
+}
+
+/// A field rule's message (written to follow the field's path, e.g. `name: is required: …`) as a
+/// sentence under the field's input: "Project name is required: …".
+pub fn field_sentence(label: &str, message: &str) -> String {
+    let message = message.trim_end_matches('.');
+    let follows_the_name =
+        ["is ", "has ", "contains ", "must ", "starts ", "ends "].iter().any(|w| message.starts_with(w));
+    if follows_the_name {
+        format!("{label} {message}.")
+    } else {
+        let mut chars = message.chars();
+        match chars.next() {
+            Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+            None => format!("{label} is not valid."),
+        }
+    }
+}

@@ -99,14 +99,25 @@ async fn cmek_project_locks_tier_provider_and_region_to_the_key() {
     with_keys(&fake, CMEK_PROJECT, &[(region, &key_arn(region))]);
     let m = create_form(CMEK_PROJECT, fake).await;
     let locked = m.wait_for("#locked-fields").await;
-    let reason = format!("This project encrypts with the key in {region}");
-    for (id, value) in [("cluster-tier", "Dedicated"), ("cluster-provider", "AWS"), ("cluster-region", region)] {
+    let reason = format!("This project encrypts with the key in Oregon ({region})");
+    for (id, label, value) in [
+        ("cluster-tier", "Tier", "Dedicated"),
+        ("cluster-provider", "Cloud provider", "AWS"),
+        ("cluster-region", "Region", "Oregon (us-west-2)"),
+    ] {
         let el = locked.query_selector(&format!("#{id}")).unwrap().unwrap_or_else(|| panic!("no #{id}"));
         let text = el.text_content().unwrap_or_default();
         assert!(text.trim_start().starts_with(value), "#{id}: {text}");
         assert!(text.contains(&reason), "#{id} gives the reason: {text}");
         assert_ne!(el.tag_name(), "SELECT", "#{id} cannot be changed");
+        // Each fixed field has its own label, as the choosable ones do (issue 12.11).
+        let named_by = el.get_attribute("aria-labelledby").unwrap_or_default();
+        let first = named_by.split_whitespace().next().unwrap_or_default().to_owned();
+        assert_eq!(m.text_of(&format!("#{first}")), label, "#{id} is labelled");
     }
+    // Serverless is not a choice here, so the port's help does not talk about it.
+    let port_help = m.text_of("#cluster-port-help");
+    assert!(!port_help.contains("Serverless"), "{port_help}");
     // Nothing to choose them with.
     assert!(m.query("select#cluster-provider, select#cluster-region, input[name='tier']").is_none());
     // The node sizes come from the key region's catalog entry.
@@ -159,7 +170,7 @@ async fn cmek_project_with_a_key_enables_create_cluster() {
     with_keys(&fake, CMEK_PROJECT, &[("us-west-2", &key_arn("us-west-2"))]);
     let m = mount_at(&clusters(CMEK_PROJECT), fake);
     m.wait_for(".empty").await;
-    wait_until("the key has loaded", || m.text().contains("run in us-west-2")).await;
+    wait_until("the key has loaded", || m.text().contains("run in Oregon (us-west-2)")).await;
     assert_eq!(m.attr("#create-cluster", "aria-disabled"), None);
     m.click("#create-cluster").await;
     m.wait_for("#locked-fields").await;
@@ -194,6 +205,7 @@ async fn plain_project_offers_tier_provider_and_region_from_the_catalog() {
     let m = create_form(PLAIN_PROJECT, fake()).await;
     let cat = catalog();
     assert!(m.query("#locked-fields").is_none());
+    assert!(m.text_of("#cluster-port-help").contains("Serverless clusters use 4000"));
     assert_eq!(m.all("#cluster-tier input[name='tier']").len(), 2, "Dedicated and Serverless");
     assert_eq!(options(&m, "#cluster-provider"), vec!["AWS", "GCP"]);
     let aws = cat.regions(ClusterType::Dedicated, CloudProvider::Aws);
@@ -558,6 +570,41 @@ async fn a_refused_resume_names_the_key_and_its_causes_with_where_to_look() {
     assert_eq!(sent[0].body.as_deref(), Some(r#"{"config":{"paused":false}}"#));
     // The cluster is still shown as paused, with Resume still offered.
     assert!(m.query("#resume-cluster").is_some());
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_resume_lists_the_keys_causes_once_on_the_page() {
+    let fake = fake();
+    let region = "us-west-2";
+    let arn = key_arn(region);
+    let cause = "the key is disabled in KMS";
+    with_keys(&fake, CMEK_PROJECT, &[(region, &arn)]);
+    fake.on(
+        "GET",
+        &format!("/api/ext/v1/projects/{CMEK_PROJECT}/key-health"),
+        200,
+        serde_json::json!({"items": [{"project_id": CMEK_PROJECT, "region": region, "kms_arn": arn,
+            "state": "KEY_DISABLED", "key_state": "Disabled", "causes": [cause]}]}),
+    );
+    let message = format!(
+        "resuming the cluster is refused: the service cannot use the key {arn} in {region} (KEY_DISABLED): {cause}"
+    );
+    let refusal = ErrorResponse::new(ErrorCode::KeyDisabled, message).with_details(vec![cause.to_owned()]);
+    fake.on("PATCH", &Api::cluster_path(CMEK_PROJECT, CLUSTER_ID), 400, serde_json::to_value(&refusal).unwrap());
+    let m = detail("PAUSED", fake).await;
+    // Before anything is refused, the key's health box is where the cause is said.
+    m.wait_for("#key-causes").await;
+    m.click("#resume-cluster").await;
+    let (_, confirm) = dialog_buttons(&open_dialog(&m).expect("resume asks first"));
+    confirm.click();
+    m.wait_for("#operation-error").await;
+    wait_until("the health box refers to the refusal", || m.query("#key-causes-above").is_some()).await;
+    let body = web_sys::window().unwrap().document().unwrap().body().unwrap().text_content().unwrap_or_default();
+    assert_eq!(body.matches(cause).count(), 1, "the cause is said once on the page: {body}");
+    assert!(m.query("#key-causes").is_none(), "the health box does not list it again");
+    // The health box re-read what the refused resume recorded.
+    let reads = m.fake.requests().into_iter().filter(|r| r.method == "GET" && r.path.ends_with("/key-health")).count();
+    assert!(reads >= 2, "health read again after the refusal: {reads}");
 }
 
 // ------------------------------------------------------------------ the corrected retry (issue 12.1)

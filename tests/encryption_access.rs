@@ -494,3 +494,39 @@ async fn no_region_is_chosen_for_the_person_and_the_draft_survives_a_reload() {
     assert_eq!(m.value_of("#key-arn"), key_arn("eu-central-1"));
     clear_session_storage();
 }
+
+// ------------------------------------------------------------------ the checker before a key exists (issue 12.8)
+
+#[wasm_bindgen_test]
+async fn checker_in_a_project_without_a_key_asks_for_the_region_and_loads_nothing() {
+    let fake = fake_with_projects();
+    with_keys(&fake, CMEK_PROJECT, &[]);
+    let m = mount_at(&format!("{}/check", encryption(CMEK_PROJECT)), fake);
+    m.wait_for("#checker-region").await;
+    // No region is claimed for a key that does not exist: the person chooses it.
+    let lead = m.text_of("#checker-title + p");
+    assert!(lead.contains("has no key yet"), "{lead}");
+    assert!(!lead.contains("us-west-2"), "no region is said for a missing key: {lead}");
+    assert_eq!(m.value_of("#checker-region"), "", "no region chosen for the person");
+    let offered: Vec<String> =
+        m.all("#checker-region option").iter().map(|o| o.text_content().unwrap_or_default()).collect();
+    assert!(offered.contains(&"Oregon (us-west-2)".to_owned()), "regions with their place: {offered:?}");
+    // Load is offered but says why it cannot run, and sends nothing.
+    let load = m.wait_for("#load-sandbox-policy").await;
+    assert_eq!(load.get_attribute("aria-disabled").as_deref(), Some("true"));
+    let why: String = m.described_by(&load).iter().map(|e| e.text_content().unwrap_or_default()).collect();
+    assert!(why.contains("No key is configured for this project yet"), "{why}");
+    m.click("#load-sandbox-policy").await;
+    sleep(50).await;
+    assert!(!m.fake.requests().iter().any(|r| r.path.contains("sandbox-kms")), "nothing loaded");
+    assert!(!m.text().contains("does not understand"), "{}", m.text());
+    // With a region and a policy, the findings are about that region.
+    m.choose("#checker-region", "eu-central-1").await;
+    let good = policy::pretty(&policy::default_key_policy(
+        OWNER_ACCOUNT,
+        Some(SERVICE_ACCOUNT),
+        &PolicyRegion::Region("eu-central-1".into()),
+    ));
+    m.type_text("#policy-input", &good).await;
+    m.wait_text("The service can use this key").await;
+}

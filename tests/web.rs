@@ -21,3 +21,37 @@ async fn projects_are_listed_with_their_cmek_badge() {
     let sent = m.fake.requests();
     assert!(sent.iter().any(|r| r.method == "GET" && r.path == "/api/v1beta/projects?page=1&page_size=10"), "{sent:?}");
 }
+
+#[wasm_bindgen_test]
+async fn an_empty_project_name_is_said_as_a_sentence_and_nothing_is_sent() {
+    let m = mount_at("/projects/new", fake_with_projects());
+    m.wait_for("#project-name").await;
+    m.click("#create-project").await;
+    let said = m.text_of("#project-name-error");
+    assert_eq!(said, "Project name is required: a project name has 1–64 characters.");
+    assert!(m.fake.requests().iter().all(|r| r.method == "GET"), "nothing is sent");
+    assert_eq!(m.focused_id(), "project-name");
+}
+
+#[wasm_bindgen_test]
+async fn events_are_named_by_their_kind_and_each_cause_is_said_once() {
+    let fake = fake_with_projects();
+    let cause = "the policy allows no kms:Decrypt for 444455556666";
+    fake.on(
+        "GET",
+        &format!("/api/ext/v1/projects/{CMEK_PROJECT}/events"),
+        200,
+        serde_json::json!({"items": [{
+            "id": "1", "project_id": CMEK_PROJECT, "at_ms": 1795833134000i64, "kind": "CLUSTER_RESUME_REFUSED",
+            "cluster_id": "10", "cluster_name": "orders", "region": "us-west-2",
+            "message": format!("resuming the cluster is refused: {cause}"), "details": [cause]
+        }], "total": 1}),
+    );
+    with_keys(&fake, CMEK_PROJECT, &[]);
+    let m = mount_at(&format!("/projects/{CMEK_PROJECT}/events"), fake);
+    let item = m.wait_for("#events li").await;
+    let text = item.text_content().unwrap_or_default();
+    assert!(text.contains("Resume refused"), "{text}");
+    assert!(text.contains("Oregon (us-west-2)"), "the region with its place: {text}");
+    assert_eq!(text.matches(cause).count(), 1, "the cause is said once: {text}");
+}

@@ -394,7 +394,7 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     click(&page, "#create-cluster").await;
     wait_url_ends(&page, "/clusters/new").await;
     let locked = text_of(&page, "#locked-fields").await;
-    for want in ["Dedicated", "AWS", "us-west-2", "This project encrypts with the key in us-west-2"] {
+    for want in ["Dedicated", "AWS", "Oregon (us-west-2)", "This project encrypts with the key in Oregon (us-west-2)"] {
         assert!(locked.contains(want), "{want:?} in {locked}");
     }
     assert_eq!(

@@ -133,7 +133,7 @@ fn ClusterRow(row: Row, href: Option<Callback<String, String>>) -> impl IntoView
             }}</th>
             <td data-label="Type">{row.cluster_type.label()}</td>
             <td data-label="Provider">{row.cloud_provider.as_str()}</td>
-            <td data-label="Region">{row.region.clone()}</td>
+            <td data-label="Region">{cmek_core::region::label(&row.region)}</td>
             <td><ClusterStatusBadge status=status/></td>
             <td data-label="Created">{format::timestamp(&row.create_timestamp)}</td>
         </tr>

@@ -71,18 +71,7 @@ pub fn ErrorNotice(
     }
 }
 
-/// The message and the causes to list, each said once: a message that ends with the first cause
-/// (so API clients that read only the message see it) is shown without it when the list says it,
-/// and a single cause equal to the message is not listed again.
+/// The message and the causes to list, each said once (the rule is cmek-core's).
 pub fn said_once(e: &ApiError) -> (String, Vec<String>) {
-    let message = e.message();
-    let details = e.details();
-    match details.first() {
-        Some(first) if details.len() == 1 && *first == message => (message, Vec::new()),
-        Some(first) => match message.strip_suffix(first.as_str()).and_then(|m| m.strip_suffix(": ")) {
-            Some(head) => (format!("{head}."), details),
-            None => (message, details),
-        },
-        None => (message, details),
-    }
+    cmek_core::error::said_once(&e.message(), &e.details())
 }

@@ -97,14 +97,14 @@ pub fn PolicyCheckerPage() -> impl IntoView {
                         <label for="checker-region">"Region of the key"</label>
                         <select id="checker-region" on:change=move |ev| chosen_region.set(event_target_value(&ev)) prop:value=move || chosen_region.get()>
                             <option value="">"Choose a region"</option>
-                            {regions().into_iter().map(|r| view! { <option value=r.clone()>{r.clone()}</option> }).collect_view()}
+                            {regions().into_iter().map(|r| view! { <option value=r.clone()>{cmek_core::region::label(&r)}</option> }).collect_view()}
                         </select>
                     </div>
                 }.into_any()
             } else {
                 view! {
                     <p class="lead">"Checks a key policy the way the service does before it uses the key in "
-                        <strong>{region}</strong> ": the key must be Enabled, the policy must allow the EBS and S3 backup statements of the user guide for the TiDB Cloud account, and no Deny may take them away."</p>
+                        <strong>{move || cmek_core::region::label(&region())}</strong> ": the key must be Enabled, the policy must allow the EBS and S3 backup statements of the user guide for the TiDB Cloud account, and no Deny may take them away."</p>
                 }.into_any()
             }}
             <div class="field">

@@ -416,7 +416,8 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
             format::curl("POST", &api.url(&Api::clusters_path(&ctx.id.get())), Some(&body))
         })
     };
-    let lock_reason = key_region.clone().map(|r| format!("This project encrypts with the key in {r}"));
+    let lock_reason =
+        key_region.clone().map(|r| format!("This project encrypts with the key in {}", cmek_core::region::label(&r)));
     let lock_reason2 = lock_reason.clone();
     let lock_reason3 = lock_reason.clone();
     let ip_rows = move || (0..draft.with(|d| d.ip_access_list.len())).collect::<Vec<usize>>();
@@ -445,11 +446,15 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
             </div>
             {if cmek_locked {
                 view! {
+                    // Each fixed choice keeps its own label, as the choosable fields have, so a
+                    // screen reader hears "Region: Oregon (us-west-2)" and why it is fixed.
                     <div class="field" id="locked-fields">
-                        <span class="label">"Tier, provider and region"</span>
-                        <p class="readonly locked" id="cluster-tier">"Dedicated " <span class="muted">"— " {lock_reason.clone()} ": CMEK projects host Dedicated clusters only."</span></p>
-                        <p class="readonly locked" id="cluster-provider">"AWS " <span class="muted">"— " {lock_reason2.clone()} " (AWS KMS)."</span></p>
-                        <p class="readonly locked" id="cluster-region">{key_region.clone()} " " <span class="muted">"— " {lock_reason3.clone()} "; its clusters run there only."</span></p>
+                        <span class="label" id="cluster-tier-label">"Tier"</span>
+                        <p class="readonly locked" id="cluster-tier" aria-labelledby="cluster-tier-label cluster-tier">"Dedicated " <span class="muted">"— " {lock_reason.clone()} ": CMEK projects host Dedicated clusters only."</span></p>
+                        <span class="label" id="cluster-provider-label">"Cloud provider"</span>
+                        <p class="readonly locked" id="cluster-provider" aria-labelledby="cluster-provider-label cluster-provider">"AWS " <span class="muted">"— " {lock_reason2.clone()} " (AWS KMS)."</span></p>
+                        <span class="label" id="cluster-region-label">"Region"</span>
+                        <p class="readonly locked" id="cluster-region" aria-labelledby="cluster-region-label cluster-region">{key_region.as_deref().map(cmek_core::region::label)} " " <span class="muted">"— " {lock_reason3.clone()} "; its clusters run there only."</span></p>
                     </div>
                 }.into_any()
             } else {
@@ -475,7 +480,7 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
                         <label for="cluster-region">"Region"</label>
                         <select id="cluster-region" prop:value=move || draft.with(|d| d.region.clone()) on:change=set(|d, v| d.region = v)
                             aria-invalid=invalid("cluster-region") aria-describedby="cluster-region-error">
-                            {move || regions().into_iter().map(|r| view! { <option value=r.clone()>{r.clone()}</option> }).collect_view()}
+                            {move || regions().into_iter().map(|r| view! { <option value=r.clone()>{cmek_core::region::label(&r)}</option> }).collect_view()}
                         </select>
                         {msg("cluster-region")}
                     </div>
@@ -550,7 +555,9 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
                 <input id="cluster-port" type="number" class="short" prop:value=move || draft.with(|d| d.port.clone())
                     on:input=set(|d, v| d.port = v) on:blur=touch("cluster-port")
                     aria-invalid=invalid("cluster-port") aria-describedby="cluster-port-help cluster-port-error"/>
-                <p id="cluster-port-help" class="help">"1024–65535, except 10080. Serverless clusters use 4000."</p>
+                <p id="cluster-port-help" class="help">"1024–65535, except 10080."
+                    // A CMEK project has no Serverless clusters: saying how they differ would only confuse.
+                    {(!cmek_locked).then_some(" Serverless clusters use 4000.")}</p>
                 {msg("cluster-port")}
             </div>
             <div class="field">

@@ -146,10 +146,10 @@ pub fn ClusterDetailPage() -> impl IntoView {
                         (true, Some(k)) => view! {
                             <dl class="facts">
                                 <dt>"Key"</dt><dd><code class="arn">{k.kms_arn.clone()}</code></dd>
-                                <dt>"Key region"</dt><dd>{k.region.clone()}</dd>
+                                <dt>"Key region"</dt><dd>{cmek_core::region::label(&k.region)}</dd>
                             </dl>
                             <p>"EBS volumes and S3 backups are encrypted with this key."</p>
-                            <KeyHealthPanel/>
+                            <KeyHealthPanel causes_shown_above=Signal::derive(move || op_error.get().is_some_and(|e| is_key_refusal(&e)))/>
                         }.into_any(),
                         (true, None) => view! { <p>"This project uses a customer-managed key, but none is configured."</p> }.into_any(),
                         (false, _) => view! { <p>"Encrypted at rest with TiDB Cloud's escrow key (this project was created without CMEK)."</p> }.into_any(),
@@ -194,7 +194,7 @@ fn ClusterFacts(cluster: ClusterItem) -> impl IntoView {
         <dl class="facts">
             <dt>"Type"</dt><dd>{c.cluster_type.label()}</dd>
             <dt>"Provider"</dt><dd>{c.cloud_provider.as_str()}</dd>
-            <dt>"Region"</dt><dd>{c.region.clone()}</dd>
+            <dt>"Region"</dt><dd>{cmek_core::region::label(&c.region)}</dd>
             <dt>"TiDB version"</dt><dd>{c.status.tidb_version.clone()}</dd>
             <dt>"Port"</dt><dd>{c.config.port}</dd>
             <dt>"Created"</dt><dd>{format::timestamp(&c.create_timestamp)}</dd>

@@ -42,10 +42,12 @@ pub fn ClustersPage() -> impl IntoView {
     // Only a change of total re-renders the table; a poll updates rows in place.
     let total = Memo::new(move |_| live.data.with(|d| d.as_ref().map(|d| d.total)));
     let lock = move || {
-        ctx.loaded()
-            .filter(|p| p.aws_cmek_enabled)
-            .and(ctx.key())
-            .map(|k| format!("Clusters of this project run in {} and encrypt with the project's key there.", k.region))
+        ctx.loaded().filter(|p| p.aws_cmek_enabled).and(ctx.key()).map(|k| {
+            format!(
+                "Clusters of this project run in {} and encrypt with the project's key there.",
+                cmek_core::region::label(&k.region)
+            )
+        })
     };
     Effect::new(move |_| {
         // Only once the page is shown: it mounts hidden while the project loads.

@@ -91,9 +91,9 @@ fn ConfiguredKeys(keys: Vec<AwsCmekSpec>) -> impl IntoView {
                 let mrk = KmsKeyArn::parse(&k.kms_arn).is_ok_and(|a| a.is_multi_region());
                 view! {
                     <article class="card key" data-region=k.region.clone()>
-                        <h3>"Key for " {k.region.clone()}</h3>
+                        <h3>"Key for " {cmek_core::region::label(&k.region)}</h3>
                         <dl class="facts">
-                            <dt>"Region"</dt><dd>{k.region.clone()}</dd>
+                            <dt>"Region"</dt><dd>{cmek_core::region::label(&k.region)}</dd>
                             <dt>"Key ARN"</dt>
                             <dd><code class="arn">{k.kms_arn.clone()}</code>
                                 {mrk.then(|| view! { <span class="badge idle">"Multi-Region key"</span> })}</dd>
@@ -109,7 +109,13 @@ fn ConfiguredKeys(keys: Vec<AwsCmekSpec>) -> impl IntoView {
 
 /// The health of the project's key, when the server reports it, with "Test now".
 #[component]
-pub fn KeyHealthPanel() -> impl IntoView {
+pub fn KeyHealthPanel(
+    /// Set while a refusal above already lists why the key is unusable (the cluster page after a
+    /// refused resume): the panel then says so instead of listing the causes a second time, and
+    /// re-reads the health the refusal just recorded.
+    #[prop(optional, into)]
+    causes_shown_above: Signal<bool>,
+) -> impl IntoView {
     let ctx = use_project();
     let api = state::api();
     let info = state::server_info();
@@ -129,6 +135,14 @@ pub fn KeyHealthPanel() -> impl IntoView {
         }
     });
     let current = move || checked.get().or_else(|| health.get().map(|r| r.map(|l| l.items)));
+    Effect::new(move |was: Option<bool>| {
+        let now = causes_shown_above.get();
+        if now && was == Some(false) {
+            checked.set(None);
+            health.refetch();
+        }
+        now
+    });
     view! {
         <div class="health" aria-live="polite">
             {move || match info.get() {
@@ -138,7 +152,7 @@ pub fn KeyHealthPanel() -> impl IntoView {
                 _ => match current() {
                     None => view! { <Loading label="Checking the key's health"/> }.into_any(),
                     Some(Err(e)) => view! { <ErrorNotice error=Signal::stored(e) doing="Loading the key's health"/> }.into_any(),
-                    Some(Ok(items)) => items.into_iter().next().map(|h| view! { <HealthFacts health=h/> }.into_any())
+                    Some(Ok(items)) => items.into_iter().next().map(|h| view! { <HealthFacts health=h causes_shown_above=causes_shown_above/> }.into_any())
                         .unwrap_or_else(|| view! { <p class="muted">"No key to check."</p> }.into_any()),
                 },
             }}
@@ -154,7 +168,12 @@ pub fn KeyHealthPanel() -> impl IntoView {
 
 /// The facts of one key health record.
 #[component]
-pub fn HealthFacts(health: KeyHealth) -> impl IntoView {
+pub fn HealthFacts(
+    health: KeyHealth,
+    /// The causes are listed by a refusal above: refer to it rather than list them again.
+    #[prop(optional, into)]
+    causes_shown_above: Signal<bool>,
+) -> impl IntoView {
     let state = health.state;
     let rotation = health.rotation.clone();
     view! {
@@ -164,33 +183,19 @@ pub fn HealthFacts(health: KeyHealth) -> impl IntoView {
             <dt>"Checked"</dt><dd>{health.checked_at.map(format::time).unwrap_or_else(|| "not yet".into())}</dd>
             <dt>"Last accessible"</dt><dd>{health.last_ok_at.map(format::time).unwrap_or_else(|| "never".into())}</dd>
             {health.deletion_date.map(|d| view! { <dt>"Deletion date"</dt><dd class="warn">{format::time(d)}</dd> })}
-            <dt>"Rotation"</dt><dd>{rotation_text(rotation.as_ref())}</dd>
+            <dt>"Rotation"</dt><dd>{format::rotation(rotation.as_ref())}</dd>
         </dl>
-        {(!health.causes.is_empty()).then(|| view! {
-            <div class="notice error" id="key-causes">
-                <p class="headline">"The service cannot use this key:"</p>
-                <ul class="causes">{health.causes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul>
-            </div>
+        {(!health.causes.is_empty()).then_some(move || if causes_shown_above.get() {
+            view! { <p class="muted" id="key-causes-above">"Why the service cannot use this key: see the refusal above."</p> }.into_any()
+        } else {
+            view! {
+                <div class="notice error" id="key-causes">
+                    <p class="headline">"The service cannot use this key:"</p>
+                    <ul class="causes">{health.causes.iter().map(|c| view! { <li>{c.clone()}</li> }).collect_view()}</ul>
+                </div>
+            }.into_any()
         })}
     }
-}
-
-/// Rotation in words: on/off, period, last and next, and that nothing changes here.
-pub fn rotation_text(r: Option<&cmek_core::kms::RotationStatus>) -> String {
-    let Some(r) = r else { return "unknown".into() };
-    let mut s = if r.enabled {
-        format!("automatic, every {} days", r.period_days.unwrap_or(365))
-    } else {
-        "automatic rotation off".to_owned()
-    };
-    if let Some(last) = r.last_rotated_at {
-        s.push_str(&format!("; last rotated {}", format::time(last)));
-    }
-    if let Some(next) = r.next_rotation_at {
-        s.push_str(&format!("; next {}", format::time(next)));
-    }
-    s.push_str(". Rotation keeps the key ARN: nothing to change here.");
-    s
 }
 
 /// The key policy for `region`, with Copy and Download, and what to do with it.
@@ -326,7 +331,7 @@ pub fn CreateKeyPage() -> impl IntoView {
                             <option value="">"Choose a region"</option>
                             {move || regions.get().into_iter().map(|r| {
                                 let chosen = r.clone();
-                                view! { <option value=r.clone() prop:selected=move || region.with(|x| *x == chosen)>{r.clone()}</option> }
+                                view! { <option value=r.clone() prop:selected=move || region.with(|x| *x == chosen)>{cmek_core::region::label(&r)}</option> }
                             }).collect_view()}
                         </select>
                         <p id="key-region-help" class="help">"Where the key is and where this project's clusters will run. It cannot change later."</p>

@@ -5,33 +5,12 @@ use super::project::use_project;
 use crate::components::{ErrorNotice, Loading, Pager};
 use crate::live::{Live, use_poll};
 use crate::{format, state};
-use cmek_core::ext::{EventKind, ListEventsResp};
+use cmek_core::ext::ListEventsResp;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
 const PAGE_SIZE: i64 = 25;
-
-fn label(kind: EventKind) -> &'static str {
-    match kind {
-        EventKind::ProjectCreated => "Project created",
-        EventKind::KeyConfigured => "Key configured",
-        EventKind::KeyConfigureRefused => "Key refused",
-        EventKind::KeyHealthChanged => "Key health changed",
-        EventKind::KeyRotated => "Key rotated",
-        EventKind::ClusterCreated => "Cluster created",
-        EventKind::ClusterCreateRefused => "Cluster refused",
-        EventKind::ClusterAvailable => "Cluster available",
-        EventKind::ClusterPauseRequested => "Pause requested",
-        EventKind::ClusterPaused => "Cluster paused",
-        EventKind::ClusterResumeRequested => "Resume requested",
-        EventKind::ClusterResumeRefused => "Resume refused",
-        EventKind::ClusterModifyRequested => "Change requested",
-        EventKind::ClusterModifyRefused => "Change refused",
-        EventKind::ClusterDeleted => "Cluster deleted",
-        EventKind::Other => "Event",
-    }
-}
 
 #[component]
 pub fn EventsPage() -> impl IntoView {
@@ -64,15 +43,20 @@ pub fn EventsPage() -> impl IntoView {
                                 {list.items.into_iter().map(|e| view! {
                                     <li data-kind=serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_owned))>
                                         <time>{format::time_ms(e.at_ms)}</time>
-                                        <strong>{label(e.kind)}</strong>
+                                        <strong>{e.kind.label()}</strong>
                                         {e.cluster_id.clone().map(|id| view! {
                                             " · " <A href=ctx.path(&format!("clusters/{id}"))>{e.cluster_name.clone().unwrap_or(id.clone())}</A>
                                         })}
-                                        {e.region.clone().map(|r| view! { " · " {r} })}
-                                        <div>{e.message.clone()}</div>
-                                        {(!e.details.is_empty()).then(|| view! {
-                                            <ul class="causes">{e.details.iter().map(|d| view! { <li>{d.clone()}</li> }).collect_view()}</ul>
-                                        })}
+                                        {e.region.as_deref().map(|r| view! { " · " {cmek_core::region::label(r)} })}
+                                        {
+                                            let (message, causes) = cmek_core::error::said_once(&e.message, &e.details);
+                                            view! {
+                                                <div>{message}</div>
+                                                {(!causes.is_empty()).then(|| view! {
+                                                    <ul class="causes">{causes.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul>
+                                                })}
+                                            }
+                                        }
                                     </li>
                                 }).collect_view()}
                             </ol>

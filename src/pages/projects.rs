@@ -109,10 +109,13 @@ pub fn CreateProjectPage() -> impl IntoView {
         if let Some(e) = failed.get()
             && let Some(f) = e.field_errors().into_iter().find(|f| f.field == "name")
         {
-            name_error.set(Some(f.message));
+            name_error.set(Some(format::field_sentence("Project name", &f.message)));
         }
     });
-    let check = move || name_error.set(check_project_name(&name.get()).err().map(|f| f.message));
+    let check = move || {
+        name_error
+            .set(check_project_name(&name.get()).err().map(|f| format::field_sentence("Project name", &f.message)))
+    };
     let submit = move || {
         // Running, or done and leaving the page: a second click must not send a second create.
         if create.pending().get_untracked() || matches!(create.value().get_untracked(), Some(Ok(_))) {

@@ -3,11 +3,10 @@
 
 use crate::api::ApiError;
 use crate::components::{Button, ButtonKind, ConfirmDialog, ErrorNotice, Loading};
-use crate::pages::encryption::rotation_text;
 use crate::{format, state};
 use cmek_core::api::{CloudProvider, ClusterType};
 use cmek_core::ext::{CreateSandboxKeyReq, KmsBackend, SandboxKey};
-use cmek_core::kms::KeyState;
+use cmek_core::kms::{DELETION_WINDOW_DAYS, KeyState, ROTATION_PERIOD_DAYS};
 use cmek_core::policy::{self, PolicyRegion};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -102,7 +101,7 @@ pub fn SandboxKmsPage() -> impl IntoView {
                                 <tr data-key-id=k.key_id.clone()>
                                     <th scope="row"><A href=format!("/sandbox-kms/{}", k.key_id)><code>{k.arn.clone()}</code></A>
                                         {(!k.description.is_empty()).then(|| view! { <div class="muted">{k.description.clone()}</div> })}</th>
-                                    <td>{k.region.clone()}</td>
+                                    <td>{cmek_core::region::label(&k.region)}</td>
                                     <td>{k.state.as_str()}</td>
                                     <td>{if k.rotation.enabled { "automatic" } else { "off" }} " · " {k.rotation.rotation_count} " rotations"</td>
                                 </tr>
@@ -115,7 +114,7 @@ pub fn SandboxKmsPage() -> impl IntoView {
                     <div class="field">
                         <label for="sandbox-region">"Region"</label>
                         <select id="sandbox-region" on:change=move |ev| region.set(event_target_value(&ev)) prop:value=move || region.get()>
-                            {move || regions().into_iter().map(|r| view! { <option value=r.clone()>{r.clone()}</option> }).collect_view()}
+                            {move || regions().into_iter().map(|r| view! { <option value=r.clone()>{cmek_core::region::label(&r)}</option> }).collect_view()}
                         </select>
                     </div>
                     <div class="field">
@@ -171,81 +170,116 @@ pub fn SandboxKeyPage() -> impl IntoView {
     }
 }
 
+/// What a person can do to a sandbox key, as the AWS KMS console offers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum KeyOp {
+    SavePolicy(String),
+    Disable,
+    Enable,
+    /// The waiting period in days (7–30).
+    ScheduleDeletion(i64),
+    CancelDeletion,
+    RotateNow,
+    /// The rotation period in days (90–2560).
+    RotationOn(i64),
+    RotationOff,
+}
+
+impl KeyOp {
+    /// What the saved change did, said once after it succeeded.
+    fn done(&self, k: &SandboxKey) -> String {
+        match self {
+            KeyOp::SavePolicy(_) => "Policy saved.".to_owned(),
+            KeyOp::Disable => "Key disabled. Running clusters keep running; a paused cluster cannot resume and backups fail until the key is enabled again.".to_owned(),
+            KeyOp::Enable => "Key enabled. TiDB Cloud can use it again if the policy allows it.".to_owned(),
+            KeyOp::ScheduleDeletion(_) => match k.deletion_date {
+                Some(d) => format!("Deletion scheduled for {}. The key is unusable until then; cancel the deletion to keep it.", format::time(d)),
+                None => "Deletion scheduled. The key is unusable until then; cancel the deletion to keep it.".to_owned(),
+            },
+            KeyOp::CancelDeletion => "Deletion cancelled. The key is Disabled: enable it to use it again.".to_owned(),
+            KeyOp::RotateNow => "Rotated: new key material encrypts from now on; the ARN is unchanged, so nothing changes in TiDB Cloud.".to_owned(),
+            KeyOp::RotationOn(_) => format!("Automatic rotation on, every {} days.", k.rotation.period_days.unwrap_or(365)),
+            KeyOp::RotationOff => "Automatic rotation off.".to_owned(),
+        }
+    }
+}
+
+/// A typed number of days, or what is wrong with it (the range is checked by the server's rule).
+fn days(field: &str, typed: &str, range: &std::ops::RangeInclusive<i64>) -> Result<i64, String> {
+    let (from, to) = (range.start(), range.end());
+    match typed.trim() {
+        // A number input holds "" for anything that is not a number.
+        "" => Err(format!("{field} is required: a whole number of days, {from}–{to}")),
+        t => t.parse().map_err(|_| format!("{field}: \"{t}\" is not a whole number of days ({from}–{to})")),
+    }
+}
+
 #[component]
 fn KeyView(key: SandboxKey, done: RwSignal<Option<String>>, on_change: Callback<SandboxKey>) -> impl IntoView {
     let api = state::api();
     let id = key.key_id.clone();
     let state = key.state;
+    let rotation_on = key.rotation.enabled;
     let policy_text = RwSignal::new(key.policy.clone());
-    let days = RwSignal::new("30".to_owned());
+    let wait_days = RwSignal::new("30".to_owned());
     let period = RwSignal::new(key.rotation.period_days.unwrap_or(365).to_string());
     let confirm_delete = RwSignal::new(false);
-    let op = Action::new_local(move |(id, what, arg): &(String, &'static str, String)| {
-        let (api, id, what, arg) = (api.clone(), id.clone(), *what, arg.clone());
+    let confirm_disable = RwSignal::new(false);
+    // A number of days that is not a number: said next to the buttons, nothing sent.
+    let input_error = RwSignal::new(None::<String>);
+    let op = Action::new_local(move |(id, op): &(String, KeyOp)| {
+        let (api, id, op) = (api.clone(), id.clone(), op.clone());
         async move {
-            match what {
-                "policy" => api.put_key_policy(&id, arg).await,
-                "schedule-deletion" => match arg.trim().parse() {
-                    Ok(d) => api.schedule_key_deletion(&id, d).await,
-                    Err(_) => Err(ApiError::Decode(format!("\"{arg}\" is not a number of days (7–30)"))),
-                },
-                "rotation-on" => match arg.trim().parse() {
-                    Ok(p) => api.set_key_rotation(&id, true, Some(p)).await,
-                    Err(_) => Err(ApiError::Decode(format!("\"{arg}\" is not a number of days (90–2560)"))),
-                },
-                "rotation-off" => api.set_key_rotation(&id, false, None).await,
-                action => api.sandbox_key_action(&id, action).await,
-            }
+            let key = match &op {
+                KeyOp::SavePolicy(p) => api.put_key_policy(&id, p.clone()).await,
+                KeyOp::Disable => api.sandbox_key_action(&id, "disable").await,
+                KeyOp::Enable => api.sandbox_key_action(&id, "enable").await,
+                KeyOp::ScheduleDeletion(d) => api.schedule_key_deletion(&id, *d).await,
+                KeyOp::CancelDeletion => api.sandbox_key_action(&id, "cancel-deletion").await,
+                KeyOp::RotateNow => api.sandbox_key_action(&id, "rotate").await,
+                KeyOp::RotationOn(p) => api.set_key_rotation(&id, true, Some(*p)).await,
+                KeyOp::RotationOff => api.set_key_rotation(&id, false, None).await,
+            }?;
+            Ok::<_, ApiError>((op, key))
         }
     });
     Effect::new(move |_| {
-        if let Some(Ok(k)) = op.value().get() {
-            done.set(Some(format!("Saved. The key is {}.", k.state.as_str())));
+        if let Some(Ok((op, k))) = op.value().get() {
+            done.set(Some(op.done(&k)));
             on_change.run(k);
         }
     });
-    let run = move |what: &'static str, arg: String| {
+    let run = Callback::new(move |what: KeyOp| {
         if !op.pending().get_untracked() {
             done.set(None);
-            op.dispatch_local((id.clone(), what, arg));
+            input_error.set(None);
+            op.dispatch_local((id.clone(), what));
         }
-    };
-    let run2 = run.clone();
-    let run3 = run.clone();
-    let run4 = run.clone();
-    let run5 = run.clone();
-    let run6 = run.clone();
-    let run7 = run.clone();
-    let revoke = {
-        let run = run.clone();
-        move |_| match policy::without_service_statements(&policy_text.get_untracked()) {
-            Ok(p) => {
-                policy_text.set(p.clone());
-                run("policy", p);
-            }
-            Err(f) => done.set(Some(f.to_string())),
+    });
+    let revoke = move |_| match policy::without_service_statements(&policy_text.get_untracked()) {
+        Ok(p) => {
+            policy_text.set(p.clone());
+            run.run(KeyOp::SavePolicy(p));
         }
+        Err(f) => done.set(Some(f.to_string())),
     };
     let account = state::service_account();
     let region = key.region.clone();
     let key_arn = key.arn.clone();
-    let restore = {
-        let run = run.clone();
-        move |_| {
-            let service_account = account.get_untracked();
-            let q = policy::AccessQuery {
-                key_state: KeyState::Enabled,
-                key_arn: &key_arn,
-                service_account: service_account.as_deref(),
-                region: &region,
-            };
-            match policy::merge(&policy_text.get_untracked(), q, &PolicyRegion::Region(region.clone())) {
-                Ok(p) => {
-                    policy_text.set(p.clone());
-                    run("policy", p);
-                }
-                Err(f) => done.set(Some(f.to_string())),
+    let restore = move |_| {
+        let service_account = account.get_untracked();
+        let q = policy::AccessQuery {
+            key_state: KeyState::Enabled,
+            key_arn: &key_arn,
+            service_account: service_account.as_deref(),
+            region: &region,
+        };
+        match policy::merge(&policy_text.get_untracked(), q, &PolicyRegion::Region(region.clone())) {
+            Ok(p) => {
+                policy_text.set(p.clone());
+                run.run(KeyOp::SavePolicy(p));
             }
+            Err(f) => done.set(Some(f.to_string())),
         }
     };
     let pending = op.pending();
@@ -254,40 +288,60 @@ fn KeyView(key: SandboxKey, done: RwSignal<Option<String>>, on_change: Callback<
         <dl class="facts" id="sandbox-key-facts">
             <dt>"State"</dt><dd id="sandbox-key-state">{state.as_str()}</dd>
             {key.deletion_date.map(|d| view! { <dt>"Deletion date"</dt><dd class="warn">{format::time(d)}</dd> })}
-            <dt>"Region"</dt><dd>{key.region.clone()}</dd>
+            <dt>"Region"</dt><dd>{cmek_core::region::label(&key.region)}</dd>
             <dt>"Multi-Region"</dt><dd>{if key.multi_region { "yes" } else { "no" }}</dd>
             <dt>"Created"</dt><dd>{format::time(key.created_at)}</dd>
-            <dt>"Rotation"</dt><dd id="sandbox-key-rotation">{rotation_text(Some(&key.rotation))}</dd>
+            <dt>"Rotation"</dt><dd id="sandbox-key-rotation">{format::rotation(Some(&key.rotation))}</dd>
         </dl>
         {move || op.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=Signal::stored(e) doing="Changing the key"/> })}
-        <p role="status" class="field-ok">{move || done.get()}</p>
+        <p role="status" class="field-ok" id="sandbox-key-done">{move || done.get()}</p>
+        <p role="alert" class="field-error" id="sandbox-key-input-error">{move || input_error.get()}</p>
         <div class="card">
             <h2>"Key state"</h2>
             <div class="actions">
                 {match state {
-                    KeyState::Enabled => view! { <Button id="key-disable" pending=pending on_click=Callback::new(move |_| run2("disable", String::new()))>"Disable key"</Button> }.into_any(),
-                    KeyState::Disabled => view! { <Button id="key-enable" pending=pending on_click=Callback::new(move |_| run2("enable", String::new()))>"Enable key"</Button> }.into_any(),
-                    _ => view! { <Button id="key-cancel-deletion" pending=pending on_click=Callback::new(move |_| run2("cancel-deletion", String::new()))>"Cancel key deletion"</Button> }.into_any(),
+                    KeyState::Enabled => view! { <Button id="key-disable" pending=pending on_click=Callback::new(move |_| confirm_disable.set(true))>"Disable key"</Button> }.into_any(),
+                    KeyState::Disabled => view! { <Button id="key-enable" pending=pending on_click=Callback::new(move |_| run.run(KeyOp::Enable))>"Enable key"</Button> }.into_any(),
+                    _ => view! { <Button id="key-cancel-deletion" pending=pending on_click=Callback::new(move |_| run.run(KeyOp::CancelDeletion))>"Cancel key deletion"</Button> }.into_any(),
                 }}
                 <Show when=move || state != KeyState::PendingDeletion>
-                    <label class="inline">"Waiting period (days) " <input type="number" min="7" max="30" class="short" bind:value=days/></label>
+                    <label class="inline">"Waiting period (days) " <input type="number" min="7" max="30" class="short" bind:value=wait_days/></label>
                     <Button kind=ButtonKind::Danger id="key-schedule-deletion" on_click=Callback::new(move |_| confirm_delete.set(true))>"Schedule key deletion"</Button>
                 </Show>
             </div>
+            <ConfirmDialog open=confirm_disable danger=true
+                title=Signal::derive(|| "Disable this key?".to_owned())
+                body=Signal::derive(|| "TiDB Cloud can no longer use it: running clusters keep running, but a paused cluster cannot resume, new clusters are refused and backups fail until you enable the key again.".to_owned())
+                confirm_label=Signal::derive(|| "Disable key".to_owned())
+                on_confirm=Callback::new(move |_| run.run(KeyOp::Disable))/>
             <ConfirmDialog open=confirm_delete danger=true
                 title=Signal::derive(move || "Schedule deletion of this key?".to_owned())
-                body=Signal::derive(move || format!("After {} days the key is deleted and everything it encrypts becomes unreadable. Until then you can cancel; the key stays unusable meanwhile.", days.get()))
+                body=Signal::derive(move || format!("After {} days the key is deleted and everything it encrypts becomes unreadable. Until then you can cancel; the key stays unusable meanwhile.", wait_days.get()))
                 confirm_label=Signal::derive(|| "Schedule deletion".to_owned())
-                on_confirm=Callback::new(move |_| run3("schedule-deletion", days.get_untracked()))/>
+                on_confirm=Callback::new(move |_| match days("Waiting period", &wait_days.get_untracked(), &DELETION_WINDOW_DAYS) {
+                    Ok(d) => run.run(KeyOp::ScheduleDeletion(d)),
+                    Err(e) => input_error.set(Some(e)),
+                })/>
         </div>
         <div class="card">
             <h2>"Rotation"</h2>
             <p class="help">"Rotation changes the key material only: the key id and ARN stay, so nothing changes in TiDB Cloud."</p>
             <div class="actions">
-                <Button id="key-rotate" pending=pending on_click=Callback::new(move |_| run4("rotate", String::new()))>"Rotate now"</Button>
-                <label class="inline">"Period (days) " <input type="number" min="90" max="2560" class="short" bind:value=period/></label>
-                <Button id="key-rotation-on" pending=pending on_click=Callback::new(move |_| run5("rotation-on", period.get_untracked()))>"Turn on automatic rotation"</Button>
-                <Button id="key-rotation-off" pending=pending on_click=Callback::new(move |_| run6("rotation-off", String::new()))>"Turn off automatic rotation"</Button>
+                <Button id="key-rotate" pending=pending on_click=Callback::new(move |_| run.run(KeyOp::RotateNow))>"Rotate now"</Button>
+                // One of the two, as the key is: offering both would ask the person to know the state.
+                {if rotation_on {
+                    view! {
+                        <Button id="key-rotation-off" pending=pending on_click=Callback::new(move |_| run.run(KeyOp::RotationOff))>"Turn off automatic rotation"</Button>
+                    }.into_any()
+                } else {
+                    view! {
+                        <label class="inline">"Period (days) " <input type="number" min="90" max="2560" class="short" bind:value=period/></label>
+                        <Button id="key-rotation-on" pending=pending on_click=Callback::new(move |_| match days("Rotation period", &period.get_untracked(), &ROTATION_PERIOD_DAYS) {
+                            Ok(p) => run.run(KeyOp::RotationOn(p)),
+                            Err(e) => input_error.set(Some(e)),
+                        })>"Turn on automatic rotation"</Button>
+                    }.into_any()
+                }}
             </div>
         </div>
         <div class="card">
@@ -297,7 +351,7 @@ fn KeyView(key: SandboxKey, done: RwSignal<Option<String>>, on_change: Callback<
                 <textarea id="sandbox-policy" rows="18" spellcheck="false" bind:value=policy_text></textarea>
             </div>
             <div class="actions">
-                <Button kind=ButtonKind::Primary id="policy-save" pending=pending on_click=Callback::new(move |_| run7("policy", policy_text.get_untracked()))>"Save policy"</Button>
+                <Button kind=ButtonKind::Primary id="policy-save" pending=pending on_click=Callback::new(move |_| run.run(KeyOp::SavePolicy(policy_text.get_untracked())))>"Save policy"</Button>
                 <button type="button" class="btn" id="policy-revoke" on:click=revoke>"Remove TiDB Cloud's statements (revoke)"</button>
                 <button type="button" class="btn" id="policy-restore" on:click=restore>"Add TiDB Cloud's statements (restore)"</button>
             </div>

@@ -138,7 +138,7 @@ pub fn check_project_name(name: &str) -> Result<(), FieldError> {
     let n = name.chars().count();
     let err = |m: String| Err(FieldError::new("name", m));
     if name.trim().is_empty() {
-        return err("is empty; give the project a name".into());
+        return err("is required: a project name has 1–64 characters".into());
     }
     if n > 64 {
         return err(format!("has {n} characters; a project name has at most 64"));

@@ -175,6 +175,21 @@ impl FieldError {
     }
 }
 
+/// A message and its causes, each said once. An `ErrorResponse`'s message ends with its first
+/// cause (so API clients that read only the message see it) while `details` lists every cause:
+/// shown together, the message drops that ending, and a single cause equal to the message is not
+/// listed again.
+pub fn said_once(message: &str, details: &[String]) -> (String, Vec<String>) {
+    match details.first() {
+        Some(first) if details.len() == 1 && first == message => (message.to_owned(), Vec::new()),
+        Some(first) => match message.strip_suffix(first.as_str()).and_then(|m| m.strip_suffix(": ")) {
+            Some(head) => (format!("{head}."), details.to_vec()),
+            None => (message.to_owned(), details.to_vec()),
+        },
+        None => (message.to_owned(), Vec::new()),
+    }
+}
+
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.field, self.message)
@@ -226,6 +241,18 @@ impl std::error::Error for RuleError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let causes = vec!["the policy allows no kms:Decrypt".to_owned(), "the key is Disabled".to_owned()];
+        let message = "Resuming the cluster was refused: the policy allows no kms:Decrypt";
+        assert_eq!(said_once(message, &causes), ("Resuming the cluster was refused.".to_owned(), causes.clone()));
+        // The message is the only cause: nothing to list.
+        assert_eq!(said_once("the key is Disabled", &causes[1..]), ("the key is Disabled".to_owned(), vec![]));
+        // A message that does not end with the first cause stays whole.
+        assert_eq!(said_once("Refused.", &causes), ("Refused.".to_owned(), causes.clone()));
+        assert_eq!(said_once("Refused.", &[]), ("Refused.".to_owned(), vec![]));
+    }
 
     #[test]
     fn codes_are_unique_and_round_trip() {

@@ -97,6 +97,30 @@ pub enum EventKind {
     Other,
 }
 
+impl EventKind {
+    /// The event's name on the project's timeline.
+    pub const fn label(self) -> &'static str {
+        match self {
+            EventKind::ProjectCreated => "Project created",
+            EventKind::KeyConfigured => "Key configured",
+            EventKind::KeyConfigureRefused => "Key refused",
+            EventKind::KeyHealthChanged => "Key health changed",
+            EventKind::KeyRotated => "Key rotated",
+            EventKind::ClusterCreated => "Cluster created",
+            EventKind::ClusterCreateRefused => "Cluster refused",
+            EventKind::ClusterAvailable => "Cluster available",
+            EventKind::ClusterPauseRequested => "Pause requested",
+            EventKind::ClusterPaused => "Cluster paused",
+            EventKind::ClusterResumeRequested => "Resume requested",
+            EventKind::ClusterResumeRefused => "Resume refused",
+            EventKind::ClusterModifyRequested => "Change requested",
+            EventKind::ClusterModifyRefused => "Change refused",
+            EventKind::ClusterDeleted => "Cluster deleted",
+            EventKind::Other => "Event",
+        }
+    }
+}
+
 /// `GET /api/ext/v1/projects/{project_id}/events` item.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

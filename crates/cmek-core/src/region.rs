@@ -74,6 +74,57 @@ pub fn is_aws_region_code(s: &str) -> bool {
     area_ok && middle_ok && number_ok
 }
 
+/// Where a cloud region is, as its provider names it, for the regions TiDB Cloud offers (AWS and
+/// Google Cloud). `None` for a code not in the table: it is then shown as the code alone.
+pub fn place(code: &str) -> Option<&'static str> {
+    Some(match code {
+        // AWS
+        "us-east-1" => "N. Virginia",
+        "us-east-2" => "Ohio",
+        "us-west-1" => "N. California",
+        "us-west-2" => "Oregon",
+        "ca-central-1" => "Canada Central",
+        "sa-east-1" => "São Paulo",
+        "eu-central-1" => "Frankfurt",
+        "eu-central-2" => "Zurich",
+        "eu-west-1" => "Ireland",
+        "eu-west-2" => "London",
+        "eu-west-3" => "Paris",
+        "eu-north-1" => "Stockholm",
+        "eu-south-1" => "Milan",
+        "ap-northeast-1" => "Tokyo",
+        "ap-northeast-2" => "Seoul",
+        "ap-northeast-3" => "Osaka",
+        "ap-southeast-1" => "Singapore",
+        "ap-southeast-2" => "Sydney",
+        "ap-southeast-3" => "Jakarta",
+        "ap-south-1" => "Mumbai",
+        "ap-east-1" => "Hong Kong",
+        "me-south-1" => "Bahrain",
+        "af-south-1" => "Cape Town",
+        // Google Cloud
+        "us-central1" => "Iowa",
+        "us-east1" => "South Carolina",
+        "us-east4" => "N. Virginia",
+        "us-west1" => "Oregon",
+        "europe-west1" => "Belgium",
+        "europe-west3" => "Frankfurt",
+        "asia-northeast1" => "Tokyo",
+        "asia-southeast1" => "Singapore",
+        "asia-south1" => "Mumbai",
+        _ => return None,
+    })
+}
+
+/// A region as people read it: the place with the code the APIs use, e.g. `Oregon (us-west-2)`;
+/// the code alone when the place is not known.
+pub fn label(code: &str) -> String {
+    match place(code) {
+        Some(place) => format!("{place} ({code})"),
+        None => code.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +158,14 @@ mod tests {
         ] {
             assert!(!is_aws_region_code(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn labels_keep_the_code() {
+        assert_eq!(label("us-west-2"), "Oregon (us-west-2)");
+        assert_eq!(label("asia-northeast1"), "Tokyo (asia-northeast1)");
+        // Unknown codes are shown as they are, never dropped or guessed.
+        assert_eq!(label("xx-moon-1"), "xx-moon-1");
     }
 
     #[test]

@@ -52,6 +52,16 @@ fn hidden_name(c: char) -> Option<&'static str> {
     })
 }
 
+/// `s` with its first letter in upper case: an API message ("resuming the cluster is refused: …")
+/// continues a sentence, a timeline entry is one.
+pub fn sentence_case(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

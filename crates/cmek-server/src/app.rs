@@ -118,3 +118,19 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), auth::security_headers))
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests {
+    /// The console shows a region as its place and code ("Oregon (us-west-2)"): a region added to
+    /// the catalog without a place in cmek-core's table would be shown as a bare code.
+    #[test]
+    fn every_catalog_region_has_a_place() {
+        let unnamed: Vec<String> = super::catalog()
+            .items
+            .into_iter()
+            .map(|r| r.region)
+            .filter(|code| cmek_core::region::place(code).is_none())
+            .collect();
+        assert!(unnamed.is_empty(), "add these regions to cmek_core::region::place: {unnamed:?}");
+    }
+}

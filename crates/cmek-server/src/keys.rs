@@ -57,7 +57,7 @@ impl KeyService {
                             cluster: None,
                             region: Some(&spec.region),
                             message: format!(
-                                "key health changed from {} to {}",
+                                "Key health changed from {} to {}.",
                                 before.state.as_str(),
                                 after.state.as_str()
                             ),
@@ -75,8 +75,9 @@ impl KeyService {
                             kind: EventKind::KeyRotated,
                             cluster: None,
                             region: Some(&spec.region),
-                            message: "the key was rotated in KMS; its ARN is unchanged, so nothing needs updating here"
-                                .to_owned(),
+                            message:
+                                "The key was rotated in KMS. Its ARN is unchanged, so nothing needs updating here."
+                                    .to_owned(),
                             details: vec![spec.kms_arn.clone()],
                         },
                     )?;

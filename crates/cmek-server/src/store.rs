@@ -358,7 +358,8 @@ pub fn insert_event(tx: &Connection, e: &NewEvent<'_>) -> rusqlite::Result<()> {
             e.cluster.map(|(id, _)| id as i64),
             e.cluster.map(|(_, n)| n),
             e.region,
-            e.message,
+            // Refusals record the API's message, which continues a sentence; the timeline shows one.
+            cmek_core::text::sentence_case(&e.message),
             json(&e.details),
         ],
     )?;

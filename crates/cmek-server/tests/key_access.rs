@@ -433,7 +433,7 @@ impl Guide {
         let ev = self.t.expect(s, &["CLUSTER_RESUME_REFUSED"]).await;
         assert_eq!(ev[0]["cluster_id"], self.cid.as_str());
         assert_eq!(ev[0]["region"], self.region.as_str());
-        assert_eq!(text(&ev[0]["message"]), r.message());
+        assert_eq!(text(&ev[0]["message"]), cmek_core::text::sentence_case(&r.message()), "the refusal, as a sentence");
         assert_eq!(ev[0]["details"], r.body["details"]);
         r
     }
@@ -889,7 +889,7 @@ async fn configuring_a_key_the_service_cannot_use_is_refused_and_not_recorded() 
     not_recorded("default policy").await;
     let ev = t.expect(&s, &["KEY_CONFIGURE_REFUSED"]).await;
     assert_eq!(ev[0]["region"], region.as_str());
-    assert_eq!(text(&ev[0]["message"]), r.message());
+    assert_eq!(text(&ev[0]["message"]), cmek_core::text::sentence_case(&r.message()), "the refusal, as a sentence");
     assert_eq!(strings(&ev[0]["details"]), details);
 
     // A policy written for another region: the EBS statement's kms:ViaService does not match.
@@ -1177,6 +1177,13 @@ async fn key_checks_events_and_restart() {
             "CLUSTER_RESUME_REFUSED",
         ]
     );
+    // Each message reads as a sentence on the timeline: a capital first, a full stop or the cause
+    // list's colon-ended lead last.
+    for e in &all {
+        let m = text(&e["message"]);
+        assert!(m.starts_with(|c: char| c.is_uppercase()), "event message starts with a capital: {m:?}");
+        assert!(!m.ends_with(' '), "{m:?}");
+    }
     for w in all.windows(2) {
         assert!(event_id(&w[0]) > event_id(&w[1]), "newest first by id: {w:#?}");
         assert!(w[0]["at_ms"].as_i64() >= w[1]["at_ms"].as_i64(), "newest first by time: {w:#?}");

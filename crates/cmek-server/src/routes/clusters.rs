@@ -180,7 +180,7 @@ pub async fn create_cluster(
                     EventKind::ClusterCreated,
                     Some((id, &req.name)),
                     &req.region,
-                    format!("cluster \"{}\" is being created in {}, {how}", req.name, req.region),
+                    format!("Cluster \"{}\" is being created in {}, {how}.", req.name, req.region),
                 ),
             )?;
             Ok(id)
@@ -257,7 +257,7 @@ pub async fn update_cluster(
             let entry = s.catalog.find(row.cluster_type, row.cloud_provider, &row.region).ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::ValidationFailed,
-                    format!("{} is no longer offered; the cluster cannot be scaled", row.region),
+                    format!("{} is no longer offered, so the cluster cannot be scaled", row.region),
                 )
             })?;
             let current = row.components.clone().ok_or_else(|| {
@@ -293,13 +293,13 @@ pub async fn update_cluster(
             store::set_components(tx, cid, c)?;
         }
         let (kind, message) = match action {
-            Action::Pause => (EventKind::ClusterPauseRequested, format!("cluster \"{}\" is pausing", row.name)),
+            Action::Pause => (EventKind::ClusterPauseRequested, format!("Cluster \"{}\" is pausing.", row.name)),
             Action::Resume => (
                 EventKind::ClusterResumeRequested,
-                format!("cluster \"{}\" is resuming; the key was accessible", row.name),
+                format!("Cluster \"{}\" is resuming. The key was accessible.", row.name),
             ),
             Action::Modify => {
-                (EventKind::ClusterModifyRequested, format!("cluster \"{}\" is changing its components", row.name))
+                (EventKind::ClusterModifyRequested, format!("Cluster \"{}\" is changing its components.", row.name))
             }
         };
         store::insert_event(tx, &event(pid, kind, Some((cid, &row.name)), &row.region, message))?;
@@ -334,7 +334,7 @@ pub async fn delete_cluster(
                 EventKind::ClusterDeleted,
                 Some((cid, &row.name)),
                 &row.region,
-                format!("cluster \"{}\" deleted (it was {})", row.name, was.as_str()),
+                format!("Cluster \"{}\" deleted. It was {}.", row.name, was.as_str()),
             ),
         )?;
         Ok(())
@@ -350,8 +350,8 @@ pub fn settle_due(tx: &rusqlite::Transaction<'_>, now: i64) -> rusqlite::Result<
         let Some((to, at)) = row.lifecycle.settles else { continue };
         store::set_lifecycle(tx, row.id, row.lifecycle.settled(now))?;
         let (kind, message) = match to {
-            ClusterStatus::Paused => (EventKind::ClusterPaused, format!("cluster \"{}\" is paused", row.name)),
-            _ => (EventKind::ClusterAvailable, format!("cluster \"{}\" is available", row.name)),
+            ClusterStatus::Paused => (EventKind::ClusterPaused, format!("Cluster \"{}\" is paused.", row.name)),
+            _ => (EventKind::ClusterAvailable, format!("Cluster \"{}\" is available.", row.name)),
         };
         store::insert_event(
             tx,

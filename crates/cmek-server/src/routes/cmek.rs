@@ -100,7 +100,7 @@ pub async fn create_aws_cmek(
                                 cluster: None,
                                 region: Some(&spec.region),
                                 message: format!(
-                                    "customer-managed key configured for {}: clusters of this project run in {} and encrypt EBS volumes and S3 backups with it",
+                                    "Customer-managed key configured for {}. Clusters of this project run in {} and encrypt EBS volumes and S3 backups with it.",
                                     spec.region, spec.region
                                 ),
                                 details: vec![spec.kms_arn.clone()],

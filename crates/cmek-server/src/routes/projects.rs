@@ -53,12 +53,12 @@ pub async fn create_project(
                     region: None,
                     message: if cmek {
                         format!(
-                            "project \"{}\" created with CMEK: configure its key before creating clusters",
+                            "Project \"{}\" created with CMEK. Configure its key before creating clusters.",
                             req.name
                         )
                     } else {
                         format!(
-                            "project \"{}\" created without CMEK (data at rest uses the service's escrow key)",
+                            "Project \"{}\" created without CMEK. Data at rest uses the service's escrow key.",
                             req.name
                         )
                     },
