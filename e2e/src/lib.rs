@@ -473,13 +473,19 @@ impl Page {
         self.client.execute(script, vec![]).await.expect("script")
     }
 
-    /// Browser console messages at SEVERE level since the last call.
+    /// Browser console messages at SEVERE level since the last read of the log.
     pub async fn console_errors(&self) -> Vec<String> {
+        self.console_at(&["SEVERE"]).await
+    }
+
+    /// Browser console messages at any of `levels` since the last read of the log (a read
+    /// empties it, whatever the levels asked for).
+    pub async fn console_at(&self, levels: &[&str]) -> Vec<String> {
         let log = self.client.issue_cmd(BrowserLog).await.expect("browser log");
         log.as_array()
             .into_iter()
             .flatten()
-            .filter(|e| e["level"] == "SEVERE")
+            .filter(|e| levels.iter().any(|l| e["level"] == *l))
             .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
             .collect()
     }
@@ -565,6 +571,27 @@ impl Page {
     /// The path of the current address.
     pub async fn path(&self) -> String {
         self.js("return location.pathname").await.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Creates a key on the console's sandbox KMS page (the page must be open, under any base
+    /// path): region, description, and whether its policy trusts TiDB Cloud (the user guide's
+    /// statements). Lands on the key's page; returns (key id, ARN).
+    pub async fn create_sandbox_key(&self, region: &str, description: &str, trust: bool) -> (String, String) {
+        self.find("#sandbox-create").await;
+        self.select("#sandbox-region", region).await;
+        self.type_into("#sandbox-description", description).await;
+        let trust_box = self.find("#sandbox-trust").await;
+        if trust_box.is_selected().await.expect("checked") != trust {
+            trust_box.click().await.expect("click #sandbox-trust");
+        }
+        assert_eq!(trust_box.is_selected().await.expect("checked"), trust);
+        self.click("#sandbox-create").await;
+        let path = self.wait_path("/sandbox-kms/[^/]+$").await;
+        self.find("#sandbox-key-facts").await;
+        let key_id = path.rsplit('/').next().unwrap_or_default().to_owned();
+        let arn = self.find("h1 code").await.text().await.expect("the key's ARN");
+        assert!(arn.starts_with(&format!("arn:aws:kms:{region}:")) && arn.ends_with(&key_id), "{arn}");
+        (key_id, arn)
     }
 
     /// Waits until the address's path matches the regular expression `re`; returns the path.

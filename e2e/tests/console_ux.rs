@@ -9,28 +9,6 @@ use std::time::{Duration, Instant};
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
-async fn wait_js(page: &Page, what: &str, condition: &str) {
-    let script = format!("try {{ return !!({condition}); }} catch (e) {{ return false; }}");
-    let start = Instant::now();
-    while start.elapsed() < PATIENCE {
-        if page.js(&script).await == Value::Bool(true) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("waited in vain for {what} ({condition}); the page shows:\n{}", page.text().await);
-}
-
-async fn type_into(page: &Page, css: &str, text: &str) {
-    let el = page.find(css).await;
-    el.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
-    el.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
-}
-
-async fn select(page: &Page, css: &str, value: &str) {
-    page.find(css).await.select_by_value(value).await.unwrap_or_else(|e| panic!("choose {value} in {css}: {e}"));
-}
-
 /// Two clicks on `css` in the same task, as a double click lands.
 async fn double_click(page: &Page, css: &str) {
     page.js(&format!("const b = document.querySelector({}); b.click(); b.click();", json!(css))).await;
@@ -40,15 +18,7 @@ async fn double_click(page: &Page, css: &str) {
 /// statements): (key id, ARN, its policy).
 async fn trusting_key(page: &Page, server: &Server) -> (String, String, String) {
     page.goto(&format!("{}/sandbox-kms", server.url)).await;
-    select(page, "#sandbox-region", "us-west-2").await;
-    let trust = page.find("#sandbox-trust").await;
-    if !trust.is_selected().await.unwrap() {
-        trust.click().await.unwrap();
-    }
-    page.find("#sandbox-create").await.click().await.unwrap();
-    wait_js(page, "the new key's page", "/^\\/sandbox-kms\\/[^/]+$/.test(location.pathname)").await;
-    page.find("#sandbox-key-facts").await;
-    let key_id = page.js("return location.pathname.split('/').pop()").await.as_str().unwrap().to_owned();
+    let (key_id, _) = page.create_sandbox_key("us-west-2", "", true).await;
     let key = server.api("GET", &format!("/api/ext/v1/sandbox-kms/keys/{key_id}"), None).await;
     (key_id, key["arn"].as_str().unwrap().to_owned(), key["policy"].as_str().unwrap().to_owned())
 }
@@ -74,16 +44,16 @@ async fn a_corrected_form_succeeds_when_sent_again_and_a_double_click_creates_on
 
     // Create Encryption Key: refused, the policy is fixed in KMS, Create again (double click).
     page.goto(&format!("{}/projects/{pid}/encryption/create", server.url)).await;
-    select(&page, "#key-region", "us-west-2").await;
-    type_into(&page, "#key-arn", &arn).await;
+    page.select("#key-region", "us-west-2").await;
+    page.type_into("#key-arn", &arn).await;
     page.find("#create-key-submit").await.click().await.unwrap();
-    wait_js(&page, "the refusal", "document.querySelector('form .notice.error')?.innerText.includes('49930001')").await;
+    page.wait_js("the refusal", "document.querySelector('form .notice.error')?.innerText.includes('49930001')").await;
     // Fixed in KMS (the policy of the key that trusts TiDB Cloud), while the form stays open.
     server
         .api("PUT", &format!("/api/ext/v1/sandbox-kms/keys/{key_id}/policy"), Some(json!({"policy": good_policy})))
         .await;
     double_click(&page, "#create-key-submit").await;
-    wait_js(&page, "Encryption Access", "location.pathname.endsWith('/encryption')").await;
+    page.wait_js("Encryption Access", "location.pathname.endsWith('/encryption')").await;
     page.find("#key-health [data-state=\"ACCESSIBLE\"]").await;
     let keys = server.api("GET", &format!("/api/v1beta/projects/{pid}/aws-cmek"), None).await;
     assert_eq!(keys["items"], json!([{"region": "us-west-2", "kms_arn": arn}]));
@@ -91,14 +61,14 @@ async fn a_corrected_form_succeeds_when_sent_again_and_a_double_click_creates_on
     // Create cluster: the key is disabled in KMS while the form is filled in, so Create is
     // refused; enabled again in KMS; Create again.
     page.goto(&format!("{}/projects/{pid}/clusters/new", server.url)).await;
-    type_into(&page, "#cluster-name", "retry-db").await;
-    type_into(&page, "#cluster-password", "Sup3r-secret-pw").await;
+    page.type_into("#cluster-name", "retry-db").await;
+    page.type_into("#cluster-password", "Sup3r-secret-pw").await;
     server.api("POST", &format!("/api/ext/v1/sandbox-kms/keys/{key_id}/disable"), Some(json!({}))).await;
     page.find("#create-cluster-submit").await.click().await.unwrap();
-    wait_js(&page, "the refusal", "document.querySelector('form .notice.error')?.innerText.includes('49930002')").await;
+    page.wait_js("the refusal", "document.querySelector('form .notice.error')?.innerText.includes('49930002')").await;
     server.api("POST", &format!("/api/ext/v1/sandbox-kms/keys/{key_id}/enable"), Some(json!({}))).await;
     double_click(&page, "#create-cluster-submit").await;
-    wait_js(&page, "the new cluster's page", "/\\/clusters\\/\\d+$/.test(location.pathname)").await;
+    page.wait_js("the new cluster's page", "/\\/clusters\\/\\d+$/.test(location.pathname)").await;
     let clusters = server.api("GET", &format!("/api/v1beta/projects/{pid}/clusters"), None).await;
     assert_eq!(clusters["total"], 1, "a double click creates one cluster: {clusters}");
 

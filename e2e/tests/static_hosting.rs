@@ -145,15 +145,7 @@ async fn walk_the_guide(page: &Page, server: &Server, console: &str, base: &str)
     // A key in the sandbox KMS (its page, reached by the header's link), trusting TiDB Cloud.
     page.click("header nav a[href$='/sandbox-kms']").await;
     page.wait_path(&format!("^{base}/sandbox-kms$")).await;
-    page.select("#sandbox-region", "us-west-2").await;
-    page.type_into("#sandbox-description", "static-hosted CMEK").await;
-    let trust = page.find("#sandbox-trust").await;
-    if !trust.is_selected().await.expect("checked") {
-        trust.click().await.expect("trust");
-    }
-    page.click("#sandbox-create").await;
-    page.wait_path(&format!("^{base}/sandbox-kms/[^/]+$")).await;
-    let arn = page.find("h1 code").await.text().await.expect("arn");
+    let (_, arn) = page.create_sandbox_key("us-west-2", "static-hosted CMEK", true).await;
     assert!(arn.starts_with("arn:aws:kms:us-west-2:"), "{arn}");
 
     // Configure the key: a deep link, loaded from the host.

@@ -153,21 +153,8 @@ async fn sandbox_create_key(
     trust: bool,
 ) -> (String, String) {
     page.goto(&format!("{}/sandbox-kms", server.url)).await;
-    page.find("#sandbox-create").await;
-    select(page, "#sandbox-region", region).await;
-    type_into(page, "#sandbox-description", description).await;
-    let trust_box = page.find("#sandbox-trust").await;
-    if trust_box.is_selected().await.expect("checked") != trust {
-        trust_box.click().await.expect("click #sandbox-trust");
-    }
-    assert_eq!(trust_box.is_selected().await.expect("checked"), trust);
-    click(page, "#sandbox-create").await;
-    wait_js(page, "the new key's page", "/^\\/sandbox-kms\\/[^/]+$/.test(location.pathname)").await;
-    page.find("#sandbox-key-facts").await;
-    let key_id = path(page).await.trim_start_matches("/sandbox-kms/").to_owned();
-    let arn = text_of(page, "h1 code").await;
+    let (key_id, arn) = page.create_sandbox_key(region, description, trust).await;
     assert!(arn.starts_with(&format!("arn:aws:kms:{region}:{SANDBOX_ACCOUNT}:key/")), "{arn}");
-    assert!(arn.ends_with(&key_id), "{arn} is the key {key_id}");
     (key_id, arn)
 }
 

@@ -17,29 +17,9 @@ fn main() -> ExitCode {
     let args = match cli.command {
         Some(Command::Serve(a)) => a,
         Some(Command::StaticHeaders { index_html }) => {
-            return match cmek_server::static_site::headers_of(&index_html) {
-                Ok(out) => {
-                    print!("{out}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("cmek-server: {e}");
-                    ExitCode::FAILURE
-                }
-            };
+            return printed(cmek_server::static_site::headers_of(&index_html));
         }
-        Some(Command::ApiKey(a)) => {
-            return match cmek_server::auth::api_keys::run(&a) {
-                Ok(out) => {
-                    print!("{out}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("cmek-server: {e}");
-                    ExitCode::FAILURE
-                }
-            };
-        }
+        Some(Command::ApiKey(a)) => return printed(cmek_server::auth::api_keys::run(&a)),
         None => cli.serve,
     };
     let runtime = match tokio::runtime::Runtime::new() {
@@ -66,6 +46,20 @@ fn main() -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cmek-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A one-shot command's answer on stdout, or its error on stderr, as the exit code says.
+fn printed<E: std::fmt::Display>(answer: Result<String, E>) -> ExitCode {
+    match answer {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("cmek-server: {e}");
             ExitCode::FAILURE

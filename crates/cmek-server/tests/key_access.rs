@@ -433,7 +433,7 @@ impl Guide {
         let ev = self.t.expect(s, &["CLUSTER_RESUME_REFUSED"]).await;
         assert_eq!(ev[0]["cluster_id"], self.cid.as_str());
         assert_eq!(ev[0]["region"], self.region.as_str());
-        assert_eq!(text(&ev[0]["message"]), cmek_core::text::sentence_case(&r.message()), "the refusal, as a sentence");
+        assert_eq!(text(&ev[0]["message"]), cmek_core::text::sentence_case(r.message()), "the refusal, as a sentence");
         assert_eq!(ev[0]["details"], r.body["details"]);
         r
     }
@@ -889,7 +889,7 @@ async fn configuring_a_key_the_service_cannot_use_is_refused_and_not_recorded() 
     not_recorded("default policy").await;
     let ev = t.expect(&s, &["KEY_CONFIGURE_REFUSED"]).await;
     assert_eq!(ev[0]["region"], region.as_str());
-    assert_eq!(text(&ev[0]["message"]), cmek_core::text::sentence_case(&r.message()), "the refusal, as a sentence");
+    assert_eq!(text(&ev[0]["message"]), cmek_core::text::sentence_case(r.message()), "the refusal, as a sentence");
     assert_eq!(strings(&ev[0]["details"]), details);
 
     // A policy written for another region: the EBS statement's kms:ViaService does not match.
