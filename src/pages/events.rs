@@ -29,6 +29,12 @@ fn label(kind: EventKind) -> &'static str {
         EventKind::ClusterModifyRequested => "Change requested",
         EventKind::ClusterModifyRefused => "Change refused",
         EventKind::ClusterDeleted => "Cluster deleted",
+        EventKind::BackupStarted => "Backup started",
+        EventKind::BackupFailed => "Backup failed",
+        EventKind::BackupRefused => "Backup refused",
+        EventKind::BackupDeleted => "Backup deleted",
+        EventKind::RestoreStarted => "Restore started",
+        EventKind::RestoreRefused => "Restore refused",
         EventKind::Other => "Event",
     }
 }

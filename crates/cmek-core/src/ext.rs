@@ -93,6 +93,12 @@ pub enum EventKind {
     ClusterModifyRequested,
     ClusterModifyRefused,
     ClusterDeleted,
+    BackupStarted,
+    BackupFailed,
+    BackupRefused,
+    BackupDeleted,
+    RestoreStarted,
+    RestoreRefused,
     #[serde(other)]
     Other,
 }
