@@ -515,7 +515,8 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     // expected here, and nothing else may be.
     let logged = page.console_errors().await;
     let expected = |l: &String| {
-        l.contains("400") && (l.contains(&format!("/clusters/{cluster} ")) || l.contains(&format!("/clusters/{cluster}/backups ")))
+        l.contains("400")
+            && (l.contains(&format!("/clusters/{cluster} ")) || l.contains(&format!("/clusters/{cluster}/backups ")))
     };
     assert!(
         logged.len() == 2 && logged.iter().all(expected),
