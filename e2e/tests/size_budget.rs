@@ -15,7 +15,9 @@ use std::path::Path;
 /// in docs/performance.md) when a feature is worth the bytes. The product target is 150 KB.
 /// Raised on 2026-11-30 to 420 KiB: issues 12–14 (the session-storage cache, the cluster form's
 /// key warning, reachability messages, sub-path serving) measured 410,349 bytes.
-const BUDGET_BYTES: u64 = 420 * 1024;
+/// Raised on 2026-11-30 to 440 KiB: issue 18 (a cluster's backups: list with keys, create,
+/// delete, restore form; the backup types and rules of cmek-core) measured 432,149 bytes.
+const BUDGET_BYTES: u64 = 440 * 1024;
 
 /// Every `/path` in quotes in `html` that names a file of `dir` ending in .js, .wasm or .css.
 fn assets_named_by(html: &str, dir: &Path) -> Vec<String> {

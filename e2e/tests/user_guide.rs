@@ -395,6 +395,17 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     let rotation_before = text_of(&page, "#cluster-encryption #key-health").await;
     assert!(!rotation_before.contains("last rotated"), "{rotation_before}");
     record_at(&page, &setup, "i6-03-cluster-available", "#cluster-encryption").await;
+    // A backup under the key: listed with the key that encrypts it (the guide: backups use the
+    // same key; the key policy's S3 statement is for them).
+    type_into(&page, "#backup-name", "before-rotation").await;
+    click(&page, "#create-backup-button").await;
+    page.find("#backups tbody tr").await;
+    wait_text_in(&page, "#backups tbody tr .backup-status", "Done").await;
+    let row = text_of(&page, "#backups tbody tr").await;
+    assert!(row.contains("before-rotation") && row.contains(&arn), "the backup names its key: {row}");
+    let backup_id = page.js("return document.querySelector('#backups tbody tr').dataset.backupId").await;
+    let backup_id = backup_id.as_str().expect("a backup id").to_owned();
+    record_at(&page, &setup, "i6-03b-backup-under-the-key", "#cluster-backups").await;
     // A second cluster, so "every cluster" means more than one.
     page.goto(&format!("{}/projects/{pid}/clusters/new", server.url)).await;
     let replica = create_cluster_in_console(&page, &setup, "orders-replica", None).await;
@@ -439,6 +450,13 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     )
     .await;
     record_at(&page, &setup, "i6-07-cluster-running-while-revoked", "#cluster-encryption #key-health").await;
+    // No backup while access is revoked: refused with the key and the cause, like a resume.
+    type_into(&page, "#backup-name", "while-revoked").await;
+    click(&page, "#create-backup-button").await;
+    page.find("#backup-error").await;
+    let refused = text_of(&page, "#backup-error").await;
+    assert!(refused.contains("Creating the backup was refused") && refused.contains(&arn), "{refused}");
+    record_at(&page, &setup, "i6-07b-backup-refused-while-revoked", "#backup-error").await;
 
     // Revoke, step 2: pause every cluster of the project.
     page.goto(&format!("{}/projects/{pid}/revoke", server.url)).await;
@@ -483,9 +501,13 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     // Chromium logs every non-2xx answer as a console error: the refused PATCH is the one
     // expected here, and nothing else may be.
     let logged = page.console_errors().await;
+    let expected = |l: &String| {
+        l.contains("400")
+            && (l.contains(&format!("/clusters/{cluster} ")) || l.contains(&format!("/clusters/{cluster}/backups ")))
+    };
     assert!(
-        logged.len() == 1 && logged[0].contains(&format!("/clusters/{cluster} ")) && logged[0].contains("400"),
-        "only the refused resume may be logged: {logged:#?}"
+        logged.len() == 2 && logged.iter().all(expected),
+        "only the refused backup and the refused resume may be logged: {logged:#?}"
     );
 
     // Restore, step 1: put the statements back in KMS.
@@ -516,6 +538,24 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     wait_status(&page, "Available").await;
     page.find("#cluster-encryption #key-health [data-state=\"ACCESSIBLE\"]").await;
     record(&page, &setup, "i6-15-cluster-available-again").await;
+    // Access restored: the backup taken under the key restores to a new cluster, in the key's
+    // region (locked, with the reason).
+    click(&page, &format!("#backups tr[data-backup-id=\"{backup_id}\"] .restore-backup")).await;
+    let region = text_of(&page, "#restore-region").await;
+    assert!(region.starts_with("us-west-2") && region.contains("the key in us-west-2"), "{region}");
+    type_into(&page, "#restore-name", "orders-restored").await;
+    type_into(&page, "#restore-password", "Sup3r-secret-pw").await;
+    record_at(&page, &setup, "i6-16-restore-backup", "#restore-form").await;
+    click(&page, "#restore-button").await;
+    page.find("#restore-started a").await;
+    click(&page, "#restore-started a").await;
+    wait_text_in(&page, "#cluster-title", "orders-restored").await;
+    wait_status(&page, "Available").await;
+    let enc = text_of(&page, "#cluster-encryption").await;
+    assert!(enc.contains(&arn), "the restored cluster is under the same key: {enc}");
+    let tasks = server.api("GET", &format!("/api/v1beta/projects/{pid}/restores"), None).await;
+    assert_eq!(tasks["items"][0]["backup_id"], json!(backup_id), "{tasks}");
+    record(&page, &setup, "i6-17-restored-cluster-available").await;
     for id in &clusters {
         let c = server.api("GET", &format!("/api/v1beta/projects/{pid}/clusters/{id}"), None).await;
         assert_eq!(c["status"]["cluster_status"], json!("AVAILABLE"), "{c}");

@@ -15,6 +15,7 @@ pub use cache::Cache;
 pub use fetch::FetchTransport;
 
 use cmek_core::api::*;
+use cmek_core::backup::{CreateBackupReq, CreateRestoreReq, CreateRestoreResp, ListBackupKeysResp, ListBackupsResp};
 use cmek_core::ext::*;
 use cmek_core::{ErrorCode, ErrorResponse, FieldError};
 use serde::Serialize;
@@ -504,6 +505,65 @@ impl Api {
 
     pub async fn delete_cluster(&self, project_id: &str, cluster_id: &str) -> Result<Empty, ApiError> {
         self.call("DELETE", Self::cluster_path(project_id, cluster_id), None).await
+    }
+
+    pub fn backups_path(project_id: &str, cluster_id: &str) -> String {
+        format!("{}/backups", Self::cluster_path(project_id, cluster_id))
+    }
+
+    pub fn backup_path(project_id: &str, cluster_id: &str, backup_id: &str) -> String {
+        format!("{}/{}", Self::backups_path(project_id, cluster_id), seg(backup_id))
+    }
+
+    pub fn restores_path(project_id: &str) -> String {
+        format!("/api/v1beta/projects/{}/restores", seg(project_id))
+    }
+
+    /// A cluster's backups, newest first.
+    pub async fn list_backups(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        page: i64,
+        page_size: i64,
+    ) -> Result<ListBackupsResp, ApiError> {
+        self.get(paged(Self::backups_path(project_id, cluster_id), page, page_size)).await
+    }
+
+    pub async fn create_backup(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        req: &CreateBackupReq,
+        once: &Idempotency,
+    ) -> Result<CreatedResp, ApiError> {
+        self.create(Self::backups_path(project_id, cluster_id), req, once).await
+    }
+
+    pub async fn delete_backup(&self, project_id: &str, cluster_id: &str, backup_id: &str) -> Result<Empty, ApiError> {
+        self.call("DELETE", Self::backup_path(project_id, cluster_id, backup_id), None).await
+    }
+
+    /// Which key encrypts each backup (as `list_backups` pages them); `None` on plain v1beta.
+    pub async fn backup_keys(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        page: i64,
+        page_size: i64,
+    ) -> Result<Option<ListBackupKeysResp>, ApiError> {
+        let path = format!("{PREFIX}/projects/{}/clusters/{}/backup-keys", seg(project_id), seg(cluster_id));
+        self.get_extension(paged(path, page, page_size)).await
+    }
+
+    /// Restores a backup to a new cluster of `project_id`.
+    pub async fn create_restore(
+        &self,
+        project_id: &str,
+        req: &CreateRestoreReq,
+        once: &Idempotency,
+    ) -> Result<CreateRestoreResp, ApiError> {
+        self.create(Self::restores_path(project_id), req, once).await
     }
 
     /// The provider catalog (kept: it is the service's, not the user's).

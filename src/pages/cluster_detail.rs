@@ -1,6 +1,7 @@
 //! One cluster: status (kept current), components, nodes, connection, what encrypts it, and
 //! pause / resume / delete behind confirmations that name it.
 
+use super::backups::ClusterBackups;
 use super::encryption::KeyHealthPanel;
 use super::project::use_project;
 use crate::api::ApiError;
@@ -8,7 +9,7 @@ use crate::components::{ClusterStatusBadge, ConfirmDialog, EquivalentRequest, Er
 use crate::live::{Live, use_poll};
 use crate::{format, state};
 use cmek_core::ErrorCode;
-use cmek_core::api::{ClusterItem, ClusterStatus, NodeItem, UpdateClusterReq};
+use cmek_core::api::{ClusterItem, ClusterStatus, ClusterType, NodeItem, UpdateClusterReq};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -155,6 +156,9 @@ pub fn ClusterDetailPage() -> impl IntoView {
                         (false, _) => view! { <p>"Encrypted at rest with TiDB Cloud's escrow key (this project was created without CMEK)."</p> }.into_any(),
                     }}
                 </div>
+                <Show when=move || live.data.with(|c| c.as_ref().is_some_and(|c| c.cluster_type == ClusterType::Dedicated))>
+                    <ClusterBackups cluster_id=cluster_id cluster=Signal::derive(move || live.data.get())/>
+                </Show>
                 <EquivalentRequest command=curl/>
             </Show>
             <ConfirmDialog open=confirm_pause

@@ -1,5 +1,6 @@
-//! One file per route.
+//! One file per route (and `backups.rs`, the backups panel of a cluster's page).
 
+pub mod backups;
 pub mod checker;
 pub mod cluster_create;
 pub mod cluster_detail;

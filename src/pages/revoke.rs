@@ -226,7 +226,7 @@ pub fn RevokePage() -> impl IntoView {
     view! {
         <section aria-labelledby="revoke-title">
             <h2 id="revoke-title">"Revoke TiDB Cloud's access to the key"</h2>
-            <p class="lead">"Revoking does not stop running clusters: they keep working. A cluster that is paused cannot resume while access is revoked. So, as the user guide says: change the key policy, then pause every cluster. " <A href=move || ctx.path("restore")>"Restore access"</A> " undoes it."</p>
+            <p class="lead">"Revoking does not stop running clusters: they keep working. A cluster that is paused cannot resume while access is revoked. Backups are encrypted with the same key: while access is revoked no backup can be taken or restored, and each automatic daily backup is recorded as failed, with the cause; the backups already taken stay. So, as the user guide says: change the key policy, then pause every cluster. " <A href=move || ctx.path("restore")>"Restore access"</A> " undoes it."</p>
             <h3>"What this affects"</h3>
             {move || clusters.error.get().map(|e| view! { <ErrorNotice error=Signal::stored(e) doing="Loading the clusters" retry=Callback::new(move |_| clusters.refresh())/> })}
             {move || match clusters.data.with(|d| d.as_ref().map(Vec::len)) {
@@ -335,7 +335,7 @@ pub fn RestorePage() -> impl IntoView {
     view! {
         <section aria-labelledby="restore-title">
             <h2 id="restore-title">"Restore TiDB Cloud's access to the key"</h2>
-            <p class="lead">"Put the key policy statements back, check that the service can use the key, then resume the paused clusters."</p>
+            <p class="lead">"Put the key policy statements back, check that the service can use the key, then resume the paused clusters. Backups work again once the key is accessible: the next automatic daily backup succeeds, and backups taken under the key can be restored."</p>
             <ol class="steps">
                 <li id="restore-step-1">
                     <h3>"Step 1. Add these statements back to the key policy"</h3>

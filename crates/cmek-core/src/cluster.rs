@@ -350,6 +350,54 @@ pub fn check_create(req: &CreateClusterReq, catalog: &ListProviderRegionsResp) -
     out
 }
 
+/// The OAS: on AWS, "wait at least six hours between storage changes".
+pub const STORAGE_CHANGE_INTERVAL_MS: i64 = 6 * 3600 * 1000;
+
+/// UpdateCluster modifies Dedicated clusters: a Serverless (`DEVELOPER`) cluster is neither
+/// paused, resumed nor scaled through it. `field` is the part of the request that asked.
+pub fn check_update_target(cluster_type: ClusterType, field: &str) -> Result<(), RuleError> {
+    if cluster_type == ClusterType::Dedicated {
+        return Ok(());
+    }
+    let what = if field == "config.paused" { "paused or resumed" } else { "scaled" };
+    Err(RuleError::fields(
+        ErrorCode::ValidationFailed,
+        vec![FieldError::new(
+            field,
+            format!(
+                "a {} (Serverless) cluster cannot be {what}: UpdateCluster modifies DEDICATED clusters",
+                cluster_type.as_str()
+            ),
+        )],
+    ))
+}
+
+/// A TiKV storage change on AWS at `now_ms`, the last one having been at `last_change_ms`:
+/// refused within six hours of it, saying when the next one may be made.
+pub fn check_storage_change_interval(
+    provider: CloudProvider,
+    last_change_ms: Option<i64>,
+    now_ms: i64,
+) -> Result<(), RuleError> {
+    let Some(last) = last_change_ms else { return Ok(()) };
+    if provider != CloudProvider::Aws || now_ms.saturating_sub(last) >= STORAGE_CHANGE_INTERVAL_MS {
+        return Ok(());
+    }
+    let wait_min = (last + STORAGE_CHANGE_INTERVAL_MS - now_ms + 59_999) / 60_000;
+    Err(RuleError::fields(
+        ErrorCode::StorageChangeTooSoon,
+        vec![FieldError::new(
+            "config.components.tikv.storage_size_gib",
+            format!(
+                "the TiKV storage was changed {} minutes ago; on AWS storage can change once every six hours, so the next change is possible in {} h {:02} min",
+                now_ms.saturating_sub(last) / 60_000,
+                wait_min / 60,
+                wait_min % 60
+            ),
+        )],
+    ))
+}
+
 /// The rules of a components change (PATCH `config.components`) on an existing cluster.
 pub fn check_update_components(
     current: &Components,
@@ -666,5 +714,29 @@ mod tests {
         assert_eq!(vcpus("8C16G"), Some(8));
         assert_eq!(vcpus("Shared0"), None);
         assert_eq!(ram_bytes("8C16G"), Some(17179869184));
+    }
+}
+
+#[cfg(test)]
+mod update_rules {
+    use super::*;
+
+    #[test]
+    fn storage_changes_on_aws_wait_six_hours() {
+        let h = 3600 * 1000;
+        assert!(check_storage_change_interval(CloudProvider::Aws, None, 0).is_ok());
+        let e = check_storage_change_interval(CloudProvider::Aws, Some(0), h).unwrap_err();
+        assert_eq!(e.code, ErrorCode::StorageChangeTooSoon);
+        assert!(e.message.contains("in 5 h 00 min"), "{}", e.message);
+        assert!(check_storage_change_interval(CloudProvider::Aws, Some(0), 6 * h).is_ok());
+        assert!(check_storage_change_interval(CloudProvider::Gcp, Some(0), h).is_ok());
+    }
+
+    #[test]
+    fn only_dedicated_clusters_are_updated() {
+        assert!(check_update_target(ClusterType::Dedicated, "config.paused").is_ok());
+        let e = check_update_target(ClusterType::Developer, "config.paused").unwrap_err();
+        assert_eq!(e.fields[0].field, "config.paused");
+        assert!(e.message.contains("cannot be paused"), "{}", e.message);
     }
 }

@@ -114,6 +114,8 @@ error_codes! {
     KmsArnInvalid = 49920007, 400;
     /// `kms_arn` is in another region than `region`.
     KmsArnRegionMismatch = 49920008, 400;
+    /// A backup under a customer-managed key restored into a project whose key is another.
+    CmekRestoreKeyMismatch = 49920009, 400;
 
     /// The key policy does not let the service use the key.
     KeyAccessDenied = 49930001, 400;
@@ -134,6 +136,12 @@ error_codes! {
     UpdateConflictingFields = 49940002, 400;
     /// PATCH sets neither `config.paused` nor `config.components`.
     UpdateEmpty = 49940003, 400;
+    /// A backup or restore of a cluster that is not DEDICATED.
+    BackupNotAllowed = 49940004, 400;
+    /// Deleting a running backup, restoring one that has not succeeded.
+    BackupStateConflict = 49940005, 400;
+    /// A second TiKV storage change on AWS within six hours of the last.
+    StorageChangeTooSoon = 49940006, 400;
 
     ProjectNotFound = 49950001, 404;
     ClusterNotFound = 49950002, 404;
@@ -142,6 +150,10 @@ error_codes! {
     SandboxKeyNotFound = 49950004, 404;
     /// The sandbox KMS is not what this server runs.
     SandboxDisabled = 49950005, 404;
+    BackupNotFound = 49950006, 404;
+    RestoreNotFound = 49950007, 404;
+    /// An operation of the official v1beta OAS that this server does not implement.
+    NotImplemented = 49950008, 501;
 
     /// A bug or an unexpected storage failure; the message says what to report.
     Internal = 49990001, 500;
@@ -260,7 +272,7 @@ mod tests {
         for &c in ErrorCode::ALL {
             assert!(seen.insert(c.code()), "{} reuses {}", c.name(), c.code());
             assert_eq!(ErrorCode::from_code(c.code()), Some(c));
-            assert!(matches!(c.http_status(), 400 | 401 | 403 | 404 | 405 | 429 | 500));
+            assert!(matches!(c.http_status(), 400 | 401 | 403 | 404 | 405 | 429 | 500 | 501));
         }
         assert_eq!(ErrorCode::from_code(1), None);
     }

@@ -93,6 +93,12 @@ pub enum EventKind {
     ClusterModifyRequested,
     ClusterModifyRefused,
     ClusterDeleted,
+    BackupStarted,
+    BackupFailed,
+    BackupRefused,
+    BackupDeleted,
+    RestoreStarted,
+    RestoreRefused,
     #[serde(other)]
     Other,
 }
@@ -116,6 +122,12 @@ impl EventKind {
             EventKind::ClusterModifyRequested => "Change requested",
             EventKind::ClusterModifyRefused => "Change refused",
             EventKind::ClusterDeleted => "Cluster deleted",
+            EventKind::BackupStarted => "Backup started",
+            EventKind::BackupFailed => "Backup failed",
+            EventKind::BackupRefused => "Backup refused",
+            EventKind::BackupDeleted => "Backup deleted",
+            EventKind::RestoreStarted => "Restore started",
+            EventKind::RestoreRefused => "Restore refused",
             EventKind::Other => "Event",
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod arn;
+pub mod backup;
 pub mod cluster;
 pub mod cmek;
 pub mod error;

@@ -71,8 +71,20 @@ impl AppState {
     }
 }
 
-async fn api_not_found(uri: Uri) -> ApiError {
-    ApiError::new(ErrorCode::RouteNotFound, format!("there is no endpoint {}", uri.path()))
+async fn api_not_found(method: Method, uri: Uri) -> ApiError {
+    let ops = crate::not_implemented::find(method.as_str(), uri.path());
+    if ops.is_empty() {
+        return ApiError::new(ErrorCode::RouteNotFound, format!("there is no endpoint {}", uri.path()));
+    }
+    let named: Vec<String> = ops.iter().map(|(m, p, id)| format!("{id} ({m} {p})")).collect();
+    ApiError::new(
+        ErrorCode::NotImplemented,
+        format!(
+            "{} of TiDB Cloud API v1beta {} not implemented by this server; docs/api.md lists what is",
+            named.join(", "),
+            if named.len() == 1 { "is" } else { "are" }
+        ),
+    )
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
@@ -97,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::projects::router())
         .merge(routes::cmek::router())
         .merge(routes::clusters::router())
+        .merge(routes::backups::router())
         .merge(routes::regions::router())
         .merge(routes::ext::router())
         .merge(routes::sandbox::router())

@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// Seconds between automatic checks of every configured key.
     #[arg(long, env = "CMEK_KEY_CHECK_SECS", default_value_t = 60.0, value_parser = parse_secs)]
     pub key_check_secs: f64,
+    /// Seconds between the automatic backups of each running Dedicated cluster: daily, as the
+    /// real service; shorter to watch the schedule (and a revoked key failing it) in a demo.
+    #[arg(long, env = "CMEK_AUTO_BACKUP_SECS", default_value_t = cmek_core::backup::AUTO_BACKUP_INTERVAL_SECS, value_parser = parse_positive_secs)]
+    pub auto_backup_secs: f64,
     /// The AWS account the key policy must trust (TiDB Cloud's `<pingcap-account>`); "none" to
     /// serve no account, as the real service does.
     #[arg(long, env = "CMEK_SERVICE_ACCOUNT", default_value = "444455556666", value_parser = parse_account)]

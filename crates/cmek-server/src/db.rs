@@ -120,12 +120,49 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX idempotent_requests_by_age ON idempotent_requests(created_at);
     "#,
+    // 3: backups and restore tasks; when a cluster's TiKV storage last changed (AWS allows one
+    // storage change per six hours).
+    r#"
+    CREATE TABLE backups (
+        id            INTEGER PRIMARY KEY,
+        project_id    INTEGER NOT NULL REFERENCES projects(id),
+        cluster_id    INTEGER NOT NULL REFERENCES clusters(id),
+        name          TEXT    NOT NULL,
+        description   TEXT    NOT NULL,
+        backup_type   TEXT    NOT NULL,
+        status        TEXT    NOT NULL,
+        settles_at_ms INTEGER,
+        size_bytes    INTEGER NOT NULL,
+        region        TEXT    NOT NULL,
+        kms_arn       TEXT,
+        failure       TEXT,
+        created_at_ms INTEGER NOT NULL,
+        deleted_at    INTEGER
+    );
+    CREATE INDEX backups_by_cluster ON backups(cluster_id, id) WHERE deleted_at IS NULL;
+    CREATE TABLE restores (
+        id                INTEGER PRIMARY KEY,
+        project_id        INTEGER NOT NULL REFERENCES projects(id),
+        backup_id         INTEGER NOT NULL REFERENCES backups(id),
+        source_cluster_id INTEGER NOT NULL,
+        cluster_id        INTEGER NOT NULL REFERENCES clusters(id),
+        cluster_name      TEXT    NOT NULL,
+        status            TEXT    NOT NULL,
+        settles_at_ms     INTEGER,
+        error_message     TEXT,
+        created_at_ms     INTEGER NOT NULL
+    );
+    CREATE INDEX restores_by_project ON restores(project_id, id);
+    ALTER TABLE clusters ADD COLUMN storage_changed_at_ms INTEGER;
+    "#,
 ];
 
 /// First ids: 19 digits like the real service's (beyond what a JavaScript number holds exactly,
 /// so a client that treats ids as numbers fails at once), and distinct per kind.
 pub const PROJECT_ID_BASE: i64 = 1_372_813_089_189_560_000;
 pub const CLUSTER_ID_BASE: i64 = 1_379_661_944_646_410_000;
+pub const BACKUP_ID_BASE: i64 = 1_386_104_212_873_430_000;
+pub const RESTORE_ID_BASE: i64 = 1_391_550_817_330_180_000;
 /// The one organisation this server hosts.
 pub const ORG_ID: &str = "1369847559691367424";
 

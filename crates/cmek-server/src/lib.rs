@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backup_store;
 pub mod clock;
 pub mod config;
 pub mod console;
@@ -19,6 +20,7 @@ pub mod extract;
 pub mod keys;
 pub mod kms;
 pub mod list_cache;
+pub mod not_implemented;
 pub mod openapi;
 pub mod private_files;
 pub mod routes;

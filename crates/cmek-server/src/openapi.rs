@@ -2,7 +2,7 @@
 //! v1beta operations it implements and the extensions. Served at `/api/ext/v1/openapi.json`.
 
 use crate::auth::session;
-use crate::routes::{clusters, cmek, ext, projects, regions, sandbox};
+use crate::routes::{backups, clusters, cmek, ext, projects, regions, sandbox};
 use serde_json::{Value, json};
 use utoipa::OpenApi;
 
@@ -10,7 +10,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "CMEK console reference server",
-        description = "TiDB Cloud API v1beta (projects, aws-cmek, clusters, provider regions) with every CMEK rule enforced, and extensions under /api/ext/v1. Every failure answers an ErrorResponse {code, message, details}. Authentication: HTTP Digest (RFC 7616, SHA-256 or MD5, qop=auth) with an API key (public key as user name, private key as password), or the console's session cookie (cmek_session) plus X-CSRF-Token and Origin on changes. At most --rate-limit-per-minute requests per minute per credential (X-Ratelimit-* headers). Creates take an optional Idempotency-Key header.",
+        description = "TiDB Cloud API v1beta (projects, aws-cmek, clusters, backups, restores, provider regions) with every CMEK rule enforced, and extensions under /api/ext/v1. Every failure answers an ErrorResponse {code, message, details}. Authentication: HTTP Digest (RFC 7616, SHA-256 or MD5, qop=auth) with an API key (public key as user name, private key as password), or the console's session cookie (cmek_session) plus X-CSRF-Token and Origin on changes. At most --rate-limit-per-minute requests per minute per credential (X-Ratelimit-* headers). Creates take an optional Idempotency-Key header.",
         version = "v1-beta"
     ),
     paths(
@@ -23,6 +23,14 @@ use utoipa::OpenApi;
         clusters::get_cluster,
         clusters::update_cluster,
         clusters::delete_cluster,
+        backups::list_backups,
+        backups::create_backup,
+        backups::get_backup,
+        backups::delete_backup,
+        backups::list_restores,
+        backups::create_restore,
+        backups::get_restore,
+        backups::list_backup_keys,
         regions::list_provider_regions,
         ext::server_info,
         ext::key_health,

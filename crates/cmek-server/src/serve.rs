@@ -75,6 +75,9 @@ fn spawn_background(state: AppState) {
                     tracing::warn!(error = %e.body.message, %arn, "re-checking a changed key failed");
                 }
             }
+            if let Err(e) = crate::routes::backups::run_auto_backups(&ticker).await {
+                tracing::warn!(error = %e.body.message, "the automatic backups failed; retrying on the next tick");
+            }
         }
     });
     let checker = state;

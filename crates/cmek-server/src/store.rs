@@ -198,6 +198,12 @@ pub fn get_cluster(c: &Connection, project_id: u64, id: u64) -> rusqlite::Result
     .optional()
 }
 
+/// A cluster by id, also once deleted (its backups outlive it).
+pub fn get_cluster_even_deleted(c: &Connection, id: u64) -> rusqlite::Result<Option<ClusterRow>> {
+    let Ok(id) = i64::try_from(id) else { return Ok(None) };
+    c.query_row(&format!("SELECT {CLUSTER_COLUMNS} FROM clusters WHERE id = ?1"), [id], read_cluster).optional()
+}
+
 pub fn list_clusters(c: &Connection, project_id: u64, page: Page) -> rusqlite::Result<(Vec<ClusterRow>, i64)> {
     let pid = project_id as i64;
     let total: i64 =
@@ -220,6 +226,18 @@ pub fn set_lifecycle(tx: &Connection, id: u64, l: Lifecycle) -> rusqlite::Result
 
 pub fn set_components(tx: &Connection, id: u64, c: &Components) -> rusqlite::Result<()> {
     tx.execute("UPDATE clusters SET components = ?2 WHERE id = ?1", params![id as i64, json(c)])?;
+    Ok(())
+}
+
+/// When the cluster's TiKV storage last changed (Unix ms), if ever.
+pub fn storage_changed_at(c: &Connection, id: u64) -> rusqlite::Result<Option<i64>> {
+    c.query_row("SELECT storage_changed_at_ms FROM clusters WHERE id = ?1", [id as i64], |r| r.get(0))
+        .optional()
+        .map(Option::flatten)
+}
+
+pub fn set_storage_changed_at(tx: &Connection, id: u64, now_ms: i64) -> rusqlite::Result<()> {
+    tx.execute("UPDATE clusters SET storage_changed_at_ms = ?2 WHERE id = ?1", params![id as i64, now_ms])?;
     Ok(())
 }
 

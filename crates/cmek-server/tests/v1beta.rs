@@ -242,20 +242,16 @@ async fn bodies_that_are_not_json_are_refused() {
         let msg = err(&oas, "CreateProject", &r, 400, 49910001);
         assert!(msg.contains("empty"), "{msg}");
     }
-    // No Content-Type, or another one, even around a valid JSON body.
-    let valid = r#"{"name":"p"}"#;
-    let r = s.raw(Method::POST, path, None, valid).await;
-    let msg = err(&oas, "CreateProject", &r, 400, 49910007);
-    assert!(msg.contains("application/json"), "{msg}");
-    for ct in ["text/plain", "application/x-www-form-urlencoded", "application/jsonx", "multipart/form-data"] {
-        let r = s.raw(Method::POST, path, Some(ct), valid).await;
-        let msg = err(&oas, "CreateProject", &r, 400, 49910007);
-        assert!(msg.contains(ct) && msg.contains("application/json"), "{ct}: {msg}");
+    // Under another Content-Type, or none, a form body is still not JSON: refused as such.
+    for ct in [None, Some("application/x-www-form-urlencoded"), Some("text/plain")] {
+        let r = s.raw(Method::POST, path, ct, "name=p").await;
+        let msg = err(&oas, "CreateProject", &r, 400, 49910001);
+        assert!(msg.contains("not valid JSON"), "{ct:?}: {msg}");
     }
     assert_eq!(total(&s, &oas).await, 0, "nothing was created by a refused body");
     // application/json with parameters, in any case, is JSON.
     for ct in ["application/json; charset=utf-8", "Application/JSON"] {
-        let r = s.raw(Method::POST, path, Some(ct), valid).await;
+        let r = s.raw(Method::POST, path, Some(ct), r#"{"name":"p"}"#).await;
         ok(&oas, "CreateProject", &r);
     }
     assert_eq!(total(&s, &oas).await, 2);
@@ -348,7 +344,7 @@ async fn unknown_paths_under_api_answer_404_with_an_error_response() {
         (Method::GET, "/api/v1/projects".to_owned()),
         (Method::POST, "/api/v1beta/clusters".to_owned()),
         (Method::GET, format!("/api/v1beta/projects/{pid}/unknown")),
-        (Method::GET, format!("/api/v1beta/projects/{pid}/clusters/1/backups")),
+        (Method::GET, format!("/api/v1beta/projects/{pid}/clusters/1/snapshots")),
         (Method::DELETE, format!("/api/v1beta/projects/{pid}")),
     ] {
         let r = s.request(method.clone(), &path, None).await;

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` on creates (`POST /api/v1beta/projects`, `…/clusters`, `…/aws-cmek`): it
+//! `Idempotency-Key` on creates (`POST /api/v1beta/projects`, `…/clusters`, `…/aws-cmek`, `…/backups`, `…/restores`): it
 //! protects against *duplicates*, not against *retries after a refusal*.
 //!
 //! - A **successful** (2xx) answer for a key (per credential) is kept for 24 hours and answered
@@ -41,7 +41,8 @@ pub fn applies(method: &Method, path: &str) -> bool {
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     match parts.as_slice() {
         ["", "api", "v1beta", "projects"] => true,
-        ["", "api", "v1beta", "projects", id, "clusters" | "aws-cmek"] => !id.is_empty(),
+        ["", "api", "v1beta", "projects", id, "clusters" | "aws-cmek" | "restores"] => !id.is_empty(),
+        ["", "api", "v1beta", "projects", id, "clusters", cid, "backups"] => !id.is_empty() && !cid.is_empty(),
         _ => false,
     }
 }
@@ -226,6 +227,8 @@ mod tests {
         assert!(applies(&Method::POST, "/api/v1beta/projects/1/aws-cmek"));
         assert!(!applies(&Method::GET, "/api/v1beta/projects"));
         assert!(!applies(&Method::POST, "/api/v1beta/projects/1/clusters/2"));
+        assert!(applies(&Method::POST, "/api/v1beta/projects/1/clusters/2/backups"));
+        assert!(applies(&Method::POST, "/api/v1beta/projects/1/restores"));
         assert!(!applies(&Method::POST, "/api/ext/v1/sandbox-kms/keys"));
         assert!(!applies(&Method::POST, "/api/v1beta/projects//clusters"));
     }

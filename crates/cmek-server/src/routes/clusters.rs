@@ -6,7 +6,7 @@ use super::project_id;
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiPath, JsonBody, PageQuery, parse_id};
+use crate::extract::{ApiPath, JsonBody, JsonBytes, PageQuery, parse_id, parse_json};
 use crate::keys::refusal;
 use crate::store::{self, ClusterRow, NewCluster, NewEvent};
 use axum::body::Bytes;
@@ -16,9 +16,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use cmek_core::api::{
-    AwsCmekSpec, ClusterItem, ClusterStatus, CreateClusterReq, CreatedResp, Empty, ListClustersResp, UpdateClusterReq,
+    AwsCmekSpec, ClusterItem, ClusterStatus, ClusterType, CreateClusterReq, CreatedResp, Empty, ListClustersResp,
+    UpdateClusterReq,
 };
-use cmek_core::cluster::{CmekContext, DEFAULT_PORT, check_cmek_placement, check_create, check_update_components};
+use cmek_core::cluster::{
+    CmekContext, DEFAULT_PORT, check_cmek_placement, check_create, check_storage_change_interval,
+    check_update_components, check_update_target,
+};
 use cmek_core::ext::EventKind;
 use cmek_core::lifecycle::{Action, Lifecycle};
 use cmek_core::{ErrorCode, FieldError, RuleError};
@@ -34,7 +38,7 @@ fn ids(raw: &(String, String)) -> ApiResult<(u64, u64)> {
     Ok((project_id(&raw.0)?, parse_id("cluster_id", &raw.1)?))
 }
 
-fn event<'a>(
+pub(crate) fn event<'a>(
     pid: u64,
     kind: EventKind,
     cluster: Option<(u64, &'a str)>,
@@ -45,7 +49,7 @@ fn event<'a>(
 }
 
 /// The project's configured key, when it is a CMEK project that has one.
-fn cmek_key(cmek: bool, keys: &[AwsCmekSpec]) -> (CmekContext<'_>, Option<&AwsCmekSpec>) {
+pub(crate) fn cmek_key(cmek: bool, keys: &[AwsCmekSpec]) -> (CmekContext<'_>, Option<&AwsCmekSpec>) {
     match (cmek, keys.first()) {
         (false, _) => (CmekContext::NotEnabled, None),
         (true, None) => (CmekContext::NoKey, None),
@@ -54,13 +58,13 @@ fn cmek_key(cmek: bool, keys: &[AwsCmekSpec]) -> (CmekContext<'_>, Option<&AwsCm
 }
 
 /// Checks the project's key now (and records what was found); the refusal names the cause.
-async fn require_key(s: &AppState, pid: u64, key: &AwsCmekSpec, doing: &str) -> ApiResult<()> {
+pub(crate) async fn require_key(s: &AppState, pid: u64, key: &AwsCmekSpec, doing: &str) -> ApiResult<()> {
     let (check, _) = s.keys.check_and_record(pid, key).await?;
     if check.is_ok() { Ok(()) } else { Err(refusal(&check, &key.kms_arn, &key.region, doing)) }
 }
 
 /// Records a refusal as an event, then returns it.
-async fn refused(
+pub(crate) async fn refused(
     s: &AppState,
     pid: u64,
     kind: EventKind,
@@ -128,9 +132,10 @@ fn json_response(body: Bytes) -> Response {
 pub async fn create_cluster(
     State(s): State<AppState>,
     ApiPath(raw): ApiPath<String>,
-    JsonBody(req): JsonBody<CreateClusterReq>,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Json<CreatedResp>> {
     let pid = project_id(&raw)?;
+    let req = parse_create_cluster(&body)?;
     let (project, keys) = s.db.read(move |c| Ok((store::require_project(c, pid)?, store::list_keys(c, pid)?))).await?;
     let (ctx, key) = cmek_key(project.aws_cmek_enabled, &keys);
     if let Err(e) = check_cmek_placement(ctx, req.cluster_type, req.cloud_provider, &req.region) {
@@ -189,6 +194,22 @@ pub async fn create_cluster(
     Ok(Json(CreatedResp { id: id.to_string() }))
 }
 
+/// Reads a CreateCluster body. For a Serverless (`DEVELOPER`) cluster `config.components` is
+/// ignored, as the OAS says ("Setting this configuration does not have any effects"), whatever
+/// it holds — `{}`, nulls, or half a spec — so it is dropped before the body is typed.
+fn parse_create_cluster(body: &[u8]) -> ApiResult<CreateClusterReq> {
+    let value: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    if let Some(mut v) = value
+        && v.get("cluster_type").and_then(serde_json::Value::as_str) == Some(ClusterType::Developer.as_str())
+        && let Some(config) = v.get_mut("config").and_then(serde_json::Value::as_object_mut)
+        && config.remove("components").is_some()
+    {
+        let bytes = serde_json::to_vec(&v).map_err(|e| ApiError::internal("reading the body", e))?;
+        return parse_json(&bytes);
+    }
+    parse_json(body)
+}
+
 /// Get a cluster.
 #[utoipa::path(get, path = "/api/v1beta/projects/{project_id}/clusters/{cluster_id}", tag = "Cluster", operation_id = "GetCluster",
     params(
@@ -243,13 +264,15 @@ pub async fn update_cluster(
         (Some(false), None) => Action::Resume,
         (None, Some(_)) => Action::Modify,
     };
-    let (project, keys, row) =
+    let (project, keys, row, storage_changed_at) =
         s.db.read(move |c| {
             let p = store::require_project(c, pid)?;
-            Ok((p, store::list_keys(c, pid)?, store::require_cluster(c, pid, cid)?))
+            let row = store::require_cluster(c, pid, cid)?;
+            Ok((p, store::list_keys(c, pid)?, row, store::storage_changed_at(c, cid)?))
         })
         .await?;
     let now = now_ms();
+    check_update_target(row.cluster_type, if config.paused.is_some() { "config.paused" } else { "config.components" })?;
     // The state rule first: a resume of a running cluster is a state conflict, not a key problem.
     row.lifecycle.apply(action, now, s.durations)?;
     let next_components = match &config.components {
@@ -266,7 +289,11 @@ pub async fn update_cluster(
                     vec![FieldError::new("config.components", "a Serverless cluster has no components to change")],
                 )
             })?;
-            Some(check_update_components(&current, change, entry)?)
+            let next = check_update_components(&current, change, entry)?;
+            if next.tikv.storage_size_gib != current.tikv.storage_size_gib {
+                check_storage_change_interval(row.cloud_provider, storage_changed_at, now)?;
+            }
+            Some((next.tikv.storage_size_gib != current.tikv.storage_size_gib, next))
         }
         None => None,
     };
@@ -289,7 +316,12 @@ pub async fn update_cluster(
         let now = now_ms();
         let next = row.lifecycle.apply(action, now, durations)?;
         store::set_lifecycle(tx, cid, next)?;
-        if let Some(c) = &next_components {
+        if let Some((storage_changed, c)) = &next_components {
+            if *storage_changed {
+                // Again inside the transaction: of two concurrent storage changes, one lands.
+                check_storage_change_interval(row.cloud_provider, store::storage_changed_at(tx, cid)?, now)?;
+                store::set_storage_changed_at(tx, cid, now)?;
+            }
             store::set_components(tx, cid, c)?;
         }
         let (kind, message) = match action {

@@ -1,5 +1,6 @@
 //! One module per API area, each with its `router()`.
 
+pub mod backups;
 pub mod clusters;
 pub mod cmek;
 pub mod ext;

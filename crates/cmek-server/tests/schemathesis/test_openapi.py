@@ -91,8 +91,19 @@ def world():
             if api("GET", f"/api/v1beta/projects/{project}/clusters/{c}")["status"]["cluster_status"] == "AVAILABLE":
                 break
             time.sleep(0.1)
+    # Backups of the last cluster (one to read, one to delete) and a restore of the first.
+    src = clusters[3]
+    backups = [api("POST", f"/api/v1beta/projects/{project}/clusters/{src}/backups", {"name": f"fuzzed-{i}"})["id"]
+               for i in range(2)]
+    for b in backups:
+        for _ in range(100):
+            if api("GET", f"/api/v1beta/projects/{project}/clusters/{src}/backups/{b}")["status"] == "SUCCESS":
+                break
+            time.sleep(0.1)
+    restore = api("POST", f"/api/v1beta/projects/{project}/restores",
+                  {"backup_id": backups[0], "name": "fuzzed-restored", "config": dedicated("x")["config"]})["id"]
     return {"project": project, "clusters": clusters, "keys": [k["key_id"] for k in keys],
-            "policy": json.dumps(policy)}
+            "policy": json.dumps(policy), "backups": backups, "restore": restore}
 
 
 WORLD = {}
@@ -108,6 +119,11 @@ def flatmap_path_parameters(context, path_parameters):
         real["project_id"] = WORLD["project"]
     if "cluster_id" in real:
         real["cluster_id"] = WORLD["clusters"][0]
+    if "backup_id" in real:  # backups are of the last cluster
+        real["cluster_id"] = WORLD["clusters"][3]
+        real["backup_id"] = WORLD["backups"][0]
+    if "restore_id" in real:
+        real["restore_id"] = WORLD["restore"]
     choices = [st.just(real)]
     if "key_id" in real:
         choices = [st.just(dict(real, key_id=k)) for k in WORLD["keys"]]
@@ -116,7 +132,7 @@ def flatmap_path_parameters(context, path_parameters):
 
 def known_good(w):
     """One request per operation that must succeed: (method, path, path parameters, body)."""
-    p, c, k = w["project"], w["clusters"][1], w["keys"][1]
+    p, c, k, b = w["project"], w["clusters"][1], w["keys"][1], w["clusters"][3]
     return [
         ("GET", "/api/v1beta/projects", {}, None),
         ("POST", "/api/v1beta/projects", {}, {"name": "known-good"}),
@@ -130,6 +146,21 @@ def known_good(w):
          {"config": {"paused": True}}),
         ("DELETE", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}",
          {"project_id": p, "cluster_id": w["clusters"][2]}, None),
+        ("GET", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups", {"project_id": p, "cluster_id": b},
+         None),
+        ("POST", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups", {"project_id": p, "cluster_id": b},
+         {"name": "known-good", "description": "checked by schemathesis"}),
+        ("GET", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups/{backup_id}",
+         {"project_id": p, "cluster_id": b, "backup_id": w["backups"][0]}, None),
+        ("DELETE", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups/{backup_id}",
+         {"project_id": p, "cluster_id": b, "backup_id": w["backups"][1]}, None),
+        ("GET", "/api/ext/v1/projects/{project_id}/clusters/{cluster_id}/backup-keys",
+         {"project_id": p, "cluster_id": b}, None),
+        ("GET", "/api/v1beta/projects/{project_id}/restores", {"project_id": p}, None),
+        ("POST", "/api/v1beta/projects/{project_id}/restores", {"project_id": p},
+         {"backup_id": w["backups"][0], "name": "known-good-restored", "config": dedicated("x")["config"]}),
+        ("GET", "/api/v1beta/projects/{project_id}/restores/{restore_id}", {"project_id": p, "restore_id": w["restore"]},
+         None),
         ("GET", "/api/v1beta/clusters/provider/regions", {}, None),
         ("GET", "/api/ext/v1/server-info", {}, None),
         ("GET", "/api/ext/v1/projects/{project_id}/key-health", {"project_id": p}, None),
