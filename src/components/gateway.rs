@@ -60,7 +60,7 @@ pub fn GatewayStatus() -> impl IntoView {
         latest.get().map(|g| {
             let (budget, fresh) = describe(&g);
             view! {
-                <section class="notice info gateway" role="status" aria-label="Gateway">
+                <section class="notice info gateway" aria-label="Gateway">
                     <p>
                         <strong>"Gateway to " {g.upstream.clone()}</strong>
                         ": this server holds the organisation's API key and calls the TiDB Cloud API for you. The sandbox KMS is off: keys are in AWS KMS."
@@ -69,5 +69,37 @@ pub fn GatewayStatus() -> impl IntoView {
                 </section>
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(remaining: u32, now: u64, throttled: bool) -> GatewayInfo {
+        GatewayInfo {
+            upstream: "https://api.tidbcloud.com".into(),
+            budget_limit: 100,
+            budget_remaining: remaining,
+            budget_reset_secs: 23,
+            cache_secs: 5,
+            cache_secs_now: now,
+            throttled,
+            requests_sent: 7,
+        }
+    }
+
+    #[test]
+    fn the_budget_and_freshness_in_words() {
+        let (budget, fresh) = describe(&info(87, 5, false));
+        assert_eq!(
+            budget,
+            "Upstream budget: 87 of 100 requests left this minute (renews in 23 s), shared by everyone using this gateway."
+        );
+        assert_eq!(fresh, "Lists are at most 5 s old.");
+        let (_, fresh) = describe(&info(10, 23, false));
+        assert!(fresh.contains("at most 23 s old (longer than the usual 5 s"), "{fresh}");
+        let (budget, _) = describe(&info(0, 23, true));
+        assert!(budget.contains("asks again in 23 s"), "{budget}");
     }
 }
