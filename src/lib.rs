@@ -69,6 +69,7 @@ fn SignedInApp(ended: Memo<bool>) -> impl IntoView {
     state::provide_shared();
     view! {
         <Header/>
+        <components::GatewayStatus/>
         <main id="main" tabindex="-1" inert=move || ended.get()>
             <Routes fallback=|| view! { <pages::NotFound/> }>
                 <Route path=path!("/") view=pages::projects::ProjectsPage/>

@@ -607,6 +607,11 @@ impl Api {
         Ok(info)
     }
 
+    /// Server info asked again (not the kept copy): the gateway's budget changes.
+    pub async fn server_info_fresh(&self) -> Result<Option<ServerInfo>, ApiError> {
+        self.get_extension::<ServerInfo>(format!("{PREFIX}/server-info")).await
+    }
+
     pub async fn key_health(&self, project_id: &str) -> Result<KeyHealthList, ApiError> {
         self.get(format!("{PREFIX}/projects/{}/key-health", seg(project_id))).await
     }

@@ -16,16 +16,24 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 #[component]
 fn SandboxOnly(children: ChildrenFn) -> impl IntoView {
     let info = state::server_info();
-    move || match info.get() {
+    move || {
+        match info.get() {
         None => view! { <Loading label="Asking the server what it offers"/> }.into_any(),
         Some(Ok(Some(i))) if i.kms == KmsBackend::Sandbox => children().into_any(),
         Some(Err(e)) => {
             view! { <ErrorNotice error=Signal::stored(e) doing="Asking the server what it offers"/> }.into_any()
         }
+        Some(Ok(Some(i))) if i.gateway.is_some() => view! {
+            <p class="notice info">
+                "The sandbox KMS is off: this console manages a real organisation through a gateway. Manage keys in AWS KMS."
+            </p>
+        }
+        .into_any(),
         Some(Ok(_)) => {
             view! { <p class="notice info">"This server does not run a sandbox KMS: manage keys in AWS KMS."</p> }
                 .into_any()
         }
+    }
     }
 }
 

@@ -155,6 +155,17 @@ error_codes! {
     /// An operation of the official v1beta OAS that this server does not implement.
     NotImplemented = 49950008, 501;
 
+    /// Gateway mode: the upstream v1beta API refused the gateway's organisation key pair (its
+    /// 401): the pair is wrong or was revoked. The operator must replace it.
+    UpstreamUnauthenticated = 49960001, 502;
+    /// Gateway mode: the upstream could not be reached, dropped the connection, or answered
+    /// something that is not v1beta.
+    UpstreamUnreachable = 49960002, 502;
+    /// Gateway mode: the upstream did not answer in time.
+    UpstreamTimeout = 49960003, 504;
+    /// Gateway mode: the upstream failed (its 5xx); its own code and message are in `details`.
+    UpstreamFailed = 49960004, 502;
+
     /// A bug or an unexpected storage failure; the message says what to report.
     Internal = 49990001, 500;
 }
@@ -272,7 +283,7 @@ mod tests {
         for &c in ErrorCode::ALL {
             assert!(seen.insert(c.code()), "{} reuses {}", c.name(), c.code());
             assert_eq!(ErrorCode::from_code(c.code()), Some(c));
-            assert!(matches!(c.http_status(), 400 | 401 | 403 | 404 | 405 | 429 | 500 | 501));
+            assert!(matches!(c.http_status(), 400 | 401 | 403 | 404 | 405 | 429 | 500 | 501 | 502 | 504));
         }
         assert_eq!(ErrorCode::from_code(1), None);
     }

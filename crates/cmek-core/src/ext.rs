@@ -36,6 +36,37 @@ pub struct ServerInfo {
     /// Seconds between automatic key checks.
     pub key_check_interval_secs: u64,
     pub version: String,
+    /// Set when this server is a gateway in front of an upstream v1beta API (e.g. a real
+    /// TiDB Cloud organisation) rather than the reference server itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayInfo>,
+}
+
+/// Gateway mode: which upstream is served and how much of its request budget is left. The
+/// upstream's key pair is never part of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct GatewayInfo {
+    /// The upstream's origin, e.g. `https://api.tidbcloud.com`.
+    pub upstream: String,
+    /// Requests a minute the upstream allows the gateway's key (shared by all users).
+    pub budget_limit: u32,
+    /// Requests left in the current minute, as the upstream last said (or as counted).
+    pub budget_remaining: u32,
+    /// Seconds until the budget is renewed.
+    pub budget_reset_secs: u64,
+    /// Seconds a list or get answer is reused at most while the budget is ample; longer when
+    /// it runs low (then `cache_secs_now` says how long).
+    pub cache_secs: u64,
+    /// Seconds answers are reused right now (grows as the budget runs low).
+    pub cache_secs_now: u64,
+    /// Whether the upstream refused the last request for its rate limit and the gateway waits
+    /// for the reset before asking again.
+    #[serde(default)]
+    pub throttled: bool,
+    /// Requests the gateway sent upstream since it started.
+    #[serde(default)]
+    pub requests_sent: u64,
 }
 
 /// `GET /api/ext/v1/projects/{project_id}/key-health` item: one configured key.

@@ -32,6 +32,8 @@ pub struct Inner {
     pub args: ServeArgs,
     pub auth: Auth,
     pub cluster_lists: crate::list_cache::ListCache,
+    /// Gateway mode: v1beta is served by this upstream (see `gateway`).
+    pub gateway: Option<Arc<crate::gateway::Gateway>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -47,11 +49,14 @@ pub fn catalog() -> ListProviderRegionsResp {
 }
 
 impl AppState {
-    pub fn new(db: Arc<Db>, args: ServeArgs, auth: Auth) -> Self {
+    /// `gateway`: gateway mode (then the sandbox KMS is not used to check keys).
+    pub fn new(db: Arc<Db>, args: ServeArgs, auth: Auth, gateway: Option<Arc<crate::gateway::Gateway>>) -> Self {
         db.set_before_write(|tx| crate::routes::clusters::settle_due(tx, crate::clock::now_ms()).map(drop));
         let sandbox_account = args.sandbox_account.0.clone().unwrap_or_else(|| "111122223333".to_owned());
         let sandbox = Arc::new(SandboxKms::new(Arc::clone(&db), sandbox_account));
-        let keys = KeyService::new(sandbox.clone(), Arc::clone(&db), args.service_account.0.clone());
+        let kms: Arc<dyn crate::kms::Kms> =
+            if gateway.is_some() { Arc::new(crate::gateway::NoKms) } else { sandbox.clone() };
+        let keys = KeyService::new(kms, Arc::clone(&db), args.service_account.0.clone());
         let ms = (args.transition_secs * 1000.0).round() as i64;
         Self(Arc::new(Inner {
             db,
@@ -62,6 +67,7 @@ impl AppState {
             args,
             auth,
             cluster_lists: Default::default(),
+            gateway,
         }))
     }
 
@@ -105,14 +111,19 @@ pub fn router(state: AppState) -> Router {
             get(auth::session::get_session).post(auth::session::sign_in).delete(auth::session::sign_out),
         )
         .method_not_allowed_fallback(method_not_allowed);
-    let api = Router::new()
-        .merge(routes::projects::router())
-        .merge(routes::cmek::router())
-        .merge(routes::clusters::router())
-        .merge(routes::backups::router())
-        .merge(routes::regions::router())
-        .merge(routes::ext::router())
-        .merge(routes::sandbox::router())
+    let routes = if state.gateway.is_some() {
+        crate::gateway::routes::router()
+    } else {
+        Router::new()
+            .merge(routes::projects::router())
+            .merge(routes::cmek::router())
+            .merge(routes::clusters::router())
+            .merge(routes::backups::router())
+            .merge(routes::regions::router())
+            .merge(routes::ext::router())
+            .merge(routes::sandbox::router())
+    };
+    let api = routes
         .route("/api", any(api_not_found))
         .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))

@@ -149,6 +149,9 @@ pub struct ServeArgs {
     /// `https://example.github.io/cmek/`): the printed sign-in link points there.
     #[arg(long, env = "CMEK_CONSOLE_URL", value_parser = parse_console_url)]
     pub console_url: Option<String>,
+    /// Gateway mode (`--upstream URL`): serve v1beta from another v1beta API instead.
+    #[command(flatten)]
+    pub gateway: crate::gateway::GatewayArgs,
 }
 
 /// An absolute http(s) URL, without a query or fragment; kept without its trailing slash.

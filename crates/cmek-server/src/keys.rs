@@ -106,7 +106,7 @@ impl KeyService {
     }
 }
 
-fn health_from(before: &KeyHealth, check: &KeyCheck, now_secs: i64) -> KeyHealth {
+pub(crate) fn health_from(before: &KeyHealth, check: &KeyCheck, now_secs: i64) -> KeyHealth {
     KeyHealth {
         project_id: before.project_id.clone(),
         region: before.region.clone(),

@@ -17,6 +17,7 @@ pub mod cors;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod gateway;
 pub mod keys;
 pub mod kms;
 pub mod list_cache;

@@ -27,6 +27,8 @@ pub enum ServeError {
     PasswordFile { path: std::path::PathBuf, source: std::io::Error },
     #[error("the console password (in {0}) is empty")]
     EmptyPassword(String),
+    #[error(transparent)]
+    Gateway(#[from] crate::gateway::GatewayError),
 }
 
 /// The console password: the first line of `--console-password-file`, else
@@ -101,13 +103,14 @@ fn spawn_background(state: AppState) {
 /// this start's one-time console sign-in token.
 pub async fn serve(args: ServeArgs, on_ready: impl FnOnce(std::net::SocketAddr, &str)) -> Result<(), ServeError> {
     let password = console_password(&args)?;
+    let gateway = crate::gateway::Gateway::from_args(&args.gateway)?;
     let db = Db::open(&args.data_dir)?;
     let listener =
         TcpListener::bind(args.listen).await.map_err(|source| ServeError::Bind { addr: args.listen, source })?;
     let addr = listener.local_addr()?;
     let token = crate::auth::random_token();
     let auth = crate::auth::Auth::new(&args, addr, &token, password.as_deref());
-    let state = AppState::new(db, args, auth);
+    let state = AppState::new(db, args, auth, gateway);
     // Finish what a previous run left mid-transition, and look again at keys that changed while
     // the server was down, before answering anything.
     for arn in tick(&state).await {

@@ -30,6 +30,7 @@ pub async fn server_info(State(s): State<AppState>) -> Json<ServerInfo> {
         sandbox_account_id: Some(s.sandbox.account_id().to_owned()),
         key_check_interval_secs: s.args.key_check_secs.round() as u64,
         version: env!("CARGO_PKG_VERSION").to_owned(),
+        gateway: None,
     })
 }
 
