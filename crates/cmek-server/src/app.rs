@@ -28,6 +28,8 @@ pub struct Inner {
     pub catalog: ListProviderRegionsResp,
     pub keys: KeyService,
     pub sandbox: Arc<SandboxKms>,
+    /// The sandbox's AWS KMS endpoint (`POST /`), which the key checks also reach in sandbox mode.
+    pub aws_kms: Arc<crate::kms::aws_api::AwsEndpoint>,
     pub durations: Durations,
     pub args: ServeArgs,
     pub auth: Auth,
@@ -47,17 +49,20 @@ pub fn catalog() -> ListProviderRegionsResp {
 }
 
 impl AppState {
-    pub fn new(db: Arc<Db>, args: ServeArgs, auth: Auth) -> Self {
+    pub fn new(db: Arc<Db>, mut args: ServeArgs, auth: Auth) -> Self {
         db.set_before_write(|tx| crate::routes::clusters::settle_due(tx, crate::clock::now_ms()).map(drop));
         let sandbox_account = args.sandbox_account.0.clone().unwrap_or_else(|| "111122223333".to_owned());
         let sandbox = Arc::new(SandboxKms::new(Arc::clone(&db), sandbox_account));
-        let keys = KeyService::new(sandbox.clone(), Arc::clone(&db), args.service_account.0.clone());
+        let aws_kms = Arc::new(crate::kms::aws_api::AwsEndpoint::new(sandbox.clone(), args.kms.sandbox_credentials()));
+        let keys =
+            KeyService::new(args.kms.port(Arc::clone(&aws_kms)), Arc::clone(&db), args.service_account.0.clone());
         let ms = (args.transition_secs * 1000.0).round() as i64;
         Self(Arc::new(Inner {
             db,
             catalog: catalog(),
             keys,
             sandbox,
+            aws_kms,
             durations: Durations::uniform(ms),
             args,
             auth,
@@ -111,6 +116,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .fallback_service(crate::console::service(&state.args.console_dir))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::kms::aws_api::intercept))
         .layer(middleware::from_fn_with_state(state.clone(), crate::cors::refuse_cookies_from_other_origins))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(crate::cors::layer(&state.args.allowed_origins))

@@ -145,6 +145,8 @@ pub struct ServeArgs {
     /// `https://example.github.io/cmek/`): the printed sign-in link points there.
     #[arg(long, env = "CMEK_CONSOLE_URL", value_parser = parse_console_url)]
     pub console_url: Option<String>,
+    #[command(flatten)]
+    pub kms: crate::kms::KmsArgs,
 }
 
 /// An absolute http(s) URL, without a query or fragment; kept without its trailing slash.
