@@ -64,6 +64,8 @@ enum Backend {
     /// The SDK's settings from the standard sources, loaded on first use.
     Aws {
         endpoint_url: Option<String>,
+        /// Taken on first use to load `config`.
+        loader: Mutex<Option<aws_config::ConfigLoader>>,
         config: tokio::sync::OnceCell<aws_types::SdkConfig>,
     },
     Sandbox {
@@ -103,7 +105,15 @@ impl AwsKms {
     /// Real AWS KMS (or a compatible service at `endpoint_url`), credentials from the standard
     /// AWS sources.
     pub fn aws(endpoint_url: Option<String>) -> Self {
-        Self { backend: Backend::Aws { endpoint_url, config: Default::default() }, clients: Default::default() }
+        Self::from_loader(aws_config::defaults(BehaviorVersion::latest()), endpoint_url)
+    }
+
+    /// Real AWS KMS with settings from `loader` (tests give it their own credentials).
+    pub fn from_loader(loader: aws_config::ConfigLoader, endpoint_url: Option<String>) -> Self {
+        Self {
+            backend: Backend::Aws { endpoint_url, loader: Mutex::new(Some(loader)), config: Default::default() },
+            clients: Default::default(),
+        }
     }
 
     /// The sandbox, through its AWS endpoint.
@@ -125,10 +135,12 @@ impl AwsKms {
             return c.clone();
         }
         let config = match &self.backend {
-            Backend::Aws { endpoint_url, config } => {
+            Backend::Aws { endpoint_url, loader, config } => {
                 let shared = config
                     .get_or_init(|| async {
-                        aws_config::defaults(BehaviorVersion::latest())
+                        let loader = loader.lock().unwrap_or_else(|p| p.into_inner()).take();
+                        loader
+                            .unwrap_or_else(|| aws_config::defaults(BehaviorVersion::latest()))
                             .http_client(https_client())
                             .timeout_config(timeouts())
                             .load()

@@ -193,3 +193,54 @@ impl KmsArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A KMS whose key is Enabled and whose answers to the policy read are chosen by the test.
+    struct Fake {
+        policy: Result<String, KmsError>,
+    }
+
+    const ARN: &str = "arn:aws:kms:us-west-2:111122223333:key/0b5c2a4e-1d7e-4c5e-9a3e-12345678abcd";
+
+    #[async_trait]
+    impl Kms for Fake {
+        async fn describe_key(&self, arn: &str) -> Result<KeyDescription, KmsError> {
+            Ok(KeyDescription {
+                arn: arn.to_owned(),
+                key_id: "0b5c2a4e-1d7e-4c5e-9a3e-12345678abcd".into(),
+                region: "us-west-2".into(),
+                account_id: "111122223333".into(),
+                state: KeyState::Enabled,
+                multi_region: false,
+                deletion_date: None,
+            })
+        }
+        async fn key_policy(&self, _: &str) -> Result<String, KmsError> {
+            self.policy.clone()
+        }
+        async fn rotation_status(&self, _: &str) -> Result<RotationStatus, KmsError> {
+            Ok(RotationStatus { enabled: true, period_days: Some(365), ..Default::default() })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_policy_the_operator_may_not_read_says_which_permission_and_what_is_unknown() {
+        let kms = Fake {
+            policy: Err(KmsError::AccessDenied {
+                arn: ARN.into(),
+                call: "GetKeyPolicy",
+                cause: "AccessDeniedException: User: arn:aws:iam::111122223333:user/ops is not authorized".into(),
+            }),
+        };
+        let check = kms.check_access(ARN, "us-west-2", Some("444455556666")).await;
+        assert_eq!(check.state, KeyHealthState::AccessDenied);
+        let cause = &check.causes[0];
+        assert!(cause.contains("grant them kms:GetKeyPolicy") && cause.contains(ARN), "{cause}");
+        assert!(cause.contains("cannot be known whether the key policy grants the service"), "{cause}");
+        assert_eq!(check.key.map(|k| k.state), Some(KeyState::Enabled), "what could be read is kept");
+        assert_eq!(check.rotation.map(|r| r.enabled), Some(true));
+    }
+}
