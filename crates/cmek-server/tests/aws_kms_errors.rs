@@ -105,7 +105,7 @@ async fn bad_input_gives_clear_messages_naming_key_call_and_cause() {
         AwsKms::from_loader(aws_config::defaults(BehaviorVersion::latest()).no_credentials(), Some(s.base.clone()));
     let e = none.describe_key(&arn).await.unwrap_err();
     assert!(matches!(e, KmsError::Unreachable { .. }), "{e:?}");
-    assert_names(&e, &arn, "DescribeKey", "MissingAuthenticationTokenException");
+    assert_names(&e, &arn, "DescribeKey", "no usable AWS credentials");
     // An unreachable endpoint: an answer within the operation timeout, not a hang.
     let unreachable_url = closed_port_url();
     let far = AwsKms::from_loader(with_credentials(ACCESS_KEY_ID, SECRET), Some(unreachable_url.clone()));
@@ -119,7 +119,7 @@ async fn bad_input_gives_clear_messages_naming_key_call_and_cause() {
     let dir2 = tempfile::tempdir().unwrap();
     let aws = Server::start_in(dir2.path(), &["--kms", "aws", "--kms-endpoint-url", &s.base]).await;
     let info = aws.get("/api/ext/v1/server-info").await;
-    assert_eq!(info.body["kms"], "AWS", "{:?}", info.body);
+    assert_eq!(info.body["kms"], "aws", "{:?}", info.body);
     let pid = aws.post("/api/v1beta/projects", json!({ "name": "aws", "aws_cmek_enabled": true })).await.body["id"]
         .as_str()
         .unwrap()
@@ -139,7 +139,7 @@ async fn bad_input_gives_clear_messages_naming_key_call_and_cause() {
         (unknown.clone(), "DescribeKey", "NotFoundException"),
         (other.clone(), "DescribeKey", "AccessDeniedException"),
         // The default key policy does not trust the service: read through AWS's API, decided by cmek-core.
-        (arn.clone(), "", "does not"),
+        (arn.clone(), "", "no statement allows"),
     ] {
         let r = configure(key.clone()).await;
         assert!(r.status < 500 && r.status >= 400, "{key}: {} {:?}", r.status, r.body);

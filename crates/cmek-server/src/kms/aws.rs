@@ -217,16 +217,29 @@ impl AwsKms {
                 },
             };
         }
+        let full = DisplayErrorContext(&e).to_string();
+        if matches!(e, SdkError::DispatchFailure(_))
+            && (full.contains("no identity resolver")
+                || full.contains("NoIdentityResolver")
+                || full.contains("credentials"))
+        {
+            tracing::warn!(error = %full, "no AWS credentials for {call}");
+            return KmsError::Unreachable {
+                arn: arn.to_owned(),
+                reason: format!(
+                    "{call} to {service} was not sent: the server has no usable AWS credentials (it looks in \
+                     AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws/config and credentials with AWS_PROFILE, web \
+                     identity, and the container or instance role)"
+                ),
+            };
+        }
         let what = match &e {
             SdkError::TimeoutError(_) => "no answer in time",
             SdkError::DispatchFailure(_) => "the request could not be sent",
             SdkError::ResponseError(_) => "the answer could not be read",
             _ => "the request could not be made",
         };
-        KmsError::Unreachable {
-            arn: arn.to_owned(),
-            reason: format!("{call} to {service}: {what}: {}", DisplayErrorContext(&e)),
-        }
+        KmsError::Unreachable { arn: arn.to_owned(), reason: format!("{call} to {service}: {what}: {full}") }
     }
 }
 
