@@ -48,6 +48,9 @@ impl Intercept for LastBody {
     }
 }
 
+/// An answer as JSON, or the error type of a refusal.
+type Answer = Result<Value, String>;
+
 struct Endpoint {
     name: &'static str,
     client: Client,
@@ -69,7 +72,7 @@ impl Endpoint {
     }
 
     /// The answer of the call as JSON (`{}` for an empty body), or the error type.
-    fn answer<T, E: ProvideErrorMetadata>(&self, r: Result<T, E>) -> Result<Value, String> {
+    fn answer<T, E: ProvideErrorMetadata>(&self, r: Result<T, E>) -> Answer {
         match r {
             Ok(_) => {
                 let bytes = self.body.0.lock().unwrap().clone();
@@ -183,7 +186,7 @@ async fn the_sandbox_answers_like_moto() {
     let sandbox = Endpoint::new("sandbox", &s.base, ACCESS_KEY_ID, SECRET);
     let moto = Endpoint::new("moto", &moto_url, "testing", "testing");
     // (step, the sandbox's answer, moto's answer)
-    let mut answers: Vec<(String, Result<Value, String>, Result<Value, String>)> = Vec::new();
+    let mut answers: Vec<(String, Answer, Answer)> = Vec::new();
 
     // Each endpoint's own key (ids differ; shapes must not).
     let (mut keys, mut created) = (Vec::new(), Vec::new());

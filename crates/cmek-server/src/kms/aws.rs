@@ -60,6 +60,8 @@ impl HttpClient for InProcess {
     }
 }
 
+// One per server: the size of the AWS variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     /// The SDK's settings from the standard sources, loaded on first use.
     Aws {
