@@ -301,11 +301,13 @@ impl AwsEndpoint {
         } else {
             key_id.to_owned()
         };
-        let key = self.kms.get(id.clone()).await.map_err(|_| {
-            err(
+        let key = self.kms.get(id.clone()).await.map_err(|e| match e.code() {
+            Some(ErrorCode::SandboxKeyNotFound) => err(
                 "NotFoundException",
                 format!("Key 'arn:aws:kms:{region}:{}:key/{id}' does not exist", self.kms.account_id()),
-            )
+            ),
+            // Storage failures stay what they are (KMSInternalException), not a missing key.
+            _ => from_api(e),
         })?;
         if key.region != region {
             return Err(err(
