@@ -139,7 +139,7 @@ fn statements_text(account: Option<&str>, region: &str) -> String {
 fn cli_steps(arn: &str, region: &str, change: &str) -> String {
     let key = format::shell_quote(arn);
     format!(
-        "aws kms get-key-policy --region {region} --key-id {key} --policy-name default --output text > key-policy.json\n\
+        "aws kms get-key-policy --region {region} --key-id {key} --policy-name default --query Policy --output text > key-policy.json\n\
          # {change}\n\
          aws kms put-key-policy --region {region} --key-id {key} --policy-name default --policy file://key-policy.json"
     )

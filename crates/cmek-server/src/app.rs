@@ -28,6 +28,8 @@ pub struct Inner {
     pub catalog: ListProviderRegionsResp,
     pub keys: KeyService,
     pub sandbox: Arc<SandboxKms>,
+    /// The sandbox's AWS KMS endpoint (`POST /`), which the key checks also reach in sandbox mode.
+    pub aws_kms: Arc<crate::kms::aws_api::AwsEndpoint>,
     pub durations: Durations,
     pub args: ServeArgs,
     pub auth: Auth,
@@ -50,12 +52,17 @@ pub fn catalog() -> ListProviderRegionsResp {
 
 impl AppState {
     /// `gateway`: gateway mode (then the sandbox KMS is not used to check keys).
-    pub fn new(db: Arc<Db>, args: ServeArgs, auth: Auth, gateway: Option<Arc<crate::gateway::Gateway>>) -> Self {
+    pub fn new(db: Arc<Db>, mut args: ServeArgs, auth: Auth, gateway: Option<Arc<crate::gateway::Gateway>>) -> Self {
         db.set_before_write(|tx| crate::routes::clusters::settle_due(tx, crate::clock::now_ms()).map(drop));
         let sandbox_account = args.sandbox_account.0.clone().unwrap_or_else(|| "111122223333".to_owned());
         let sandbox = Arc::new(SandboxKms::new(Arc::clone(&db), sandbox_account));
-        let kms: Arc<dyn crate::kms::Kms> =
-            if gateway.is_some() { Arc::new(crate::gateway::NoKms) } else { sandbox.clone() };
+        let aws_kms = Arc::new(crate::kms::aws_api::AwsEndpoint::new(sandbox.clone(), args.kms.sandbox_credentials()));
+        // A gateway manages the organisation's real keys: the sandbox cannot know them, so its
+        // key checks ask AWS KMS when --kms aws says so, and say they cannot check otherwise.
+        let kms: Arc<dyn crate::kms::Kms> = match (&gateway, args.kms.kms) {
+            (Some(_), crate::kms::KmsChoice::Sandbox) => Arc::new(crate::gateway::NoKms),
+            _ => args.kms.port(Arc::clone(&aws_kms)),
+        };
         let keys = KeyService::new(kms, Arc::clone(&db), args.service_account.0.clone());
         let ms = (args.transition_secs * 1000.0).round() as i64;
         Self(Arc::new(Inner {
@@ -63,6 +70,7 @@ impl AppState {
             catalog: catalog(),
             keys,
             sandbox,
+            aws_kms,
             durations: Durations::uniform(ms),
             args,
             auth,
@@ -135,6 +143,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .fallback_service(crate::console::service(&state.args.console_dir))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::kms::aws_api::intercept))
         .layer(middleware::from_fn_with_state(state.clone(), crate::cors::refuse_cookies_from_other_origins))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(crate::cors::layer(&state.args.allowed_origins))

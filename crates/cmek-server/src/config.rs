@@ -152,6 +152,8 @@ pub struct ServeArgs {
     /// Gateway mode (`--upstream URL`): serve v1beta from another v1beta API instead.
     #[command(flatten)]
     pub gateway: crate::gateway::GatewayArgs,
+    #[command(flatten)]
+    pub kms: crate::kms::KmsArgs,
 }
 
 /// An absolute http(s) URL, without a query or fragment; kept without its trailing slash.

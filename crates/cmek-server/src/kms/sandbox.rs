@@ -3,12 +3,11 @@
 //!
 //! It follows KMS's rules where they matter to the story: key ids and ARNs never change, a
 //! rotation keeps them, a cancelled deletion leaves the key Disabled, and operations on a key
-//! in the wrong state fail with `KMSInvalidStateException`'s meaning.
+//! in the wrong state fail with `KMSInvalidStateException`'s meaning. The AWS protocol in front
+//! of it is `aws_api.rs`; the key checks reach it only through that (and `aws-sdk-kms`).
 
-use super::{KeyDescription, Kms, KmsError};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
-use async_trait::async_trait;
 use cmek_core::ErrorCode;
 use cmek_core::ext::{CreateSandboxKeyReq, KeyRotation, SandboxKey};
 use cmek_core::kms::{DELETION_WINDOW_DAYS, KeyState, ROTATION_PERIOD_DAYS, RotationStatus};
@@ -98,13 +97,6 @@ fn load(conn: &Connection, key_id: &str) -> ApiResult<SandboxKey> {
         .optional()?
         .ok_or_else(|| not_found(key_id))?;
     Ok(complete(conn, row)?)
-}
-
-fn load_by_arn(conn: &Connection, arn: &str) -> rusqlite::Result<Option<SandboxKey>> {
-    match conn.query_row("SELECT * FROM kms_keys WHERE arn = ?1", [arn], read_row).optional()? {
-        Some(row) => complete(conn, row).map(Some),
-        None => Ok(None),
-    }
 }
 
 fn state_of(conn: &Connection, key_id: &str) -> ApiResult<KeyState> {
@@ -389,42 +381,8 @@ impl SandboxKms {
         Ok(changed)
     }
 
-    async fn by_arn(&self, arn: &str) -> Result<SandboxKey, KmsError> {
-        let a = arn.to_owned();
-        let found = self
-            .db
-            .read(move |c| Ok(load_by_arn(c, &a)?))
-            .await
-            .map_err(|e| KmsError::Unreachable { arn: arn.to_owned(), reason: e.body.message })?;
-        found.ok_or_else(|| KmsError::NotFound { arn: arn.to_owned() })
-    }
-
     /// A policy for a new sandbox key that trusts the service for `region`, plus the owner.
     pub fn suggested_policy(&self, service_account: Option<&str>, region: &PolicyRegion) -> String {
         policy::pretty(&policy::default_key_policy(&self.account_id, service_account, region))
-    }
-}
-
-#[async_trait]
-impl Kms for SandboxKms {
-    async fn describe_key(&self, arn: &str) -> Result<KeyDescription, KmsError> {
-        let k = self.by_arn(arn).await?;
-        Ok(KeyDescription {
-            arn: k.arn,
-            key_id: k.key_id,
-            region: k.region,
-            account_id: k.account_id,
-            state: k.state,
-            multi_region: k.multi_region,
-            deletion_date: k.deletion_date,
-        })
-    }
-
-    async fn key_policy(&self, arn: &str) -> Result<String, KmsError> {
-        Ok(self.by_arn(arn).await?.policy)
-    }
-
-    async fn rotation_status(&self, arn: &str) -> Result<RotationStatus, KmsError> {
-        Ok(self.by_arn(arn).await?.rotation)
     }
 }

@@ -26,7 +26,10 @@ pub fn router() -> Router<AppState> {
 pub async fn server_info(State(s): State<AppState>) -> Json<ServerInfo> {
     Json(ServerInfo {
         service_account_id: s.keys.service_account().map(str::to_owned),
-        kms: KmsBackend::Sandbox,
+        kms: match s.args.kms.kms {
+            crate::kms::KmsChoice::Sandbox => KmsBackend::Sandbox,
+            crate::kms::KmsChoice::Aws => KmsBackend::Aws,
+        },
         sandbox_account_id: Some(s.sandbox.account_id().to_owned()),
         key_check_interval_secs: s.args.key_check_secs.round() as u64,
         version: env!("CARGO_PKG_VERSION").to_owned(),
