@@ -377,6 +377,9 @@ async fn checker_finds_the_missing_backup_statement_and_merges_a_usable_policy()
         let text = li.text_content().unwrap_or_default();
         assert!(text.contains(&f.to_string()), "{text}");
         assert_eq!(li.class_list().contains("blocking"), f.is_blocking(), "{text}");
+        // Each finding is labelled in the person's words (not an internal name such as EXPLAINS).
+        let sev = li.query_selector(".sev").unwrap().and_then(|e| e.text_content()).unwrap_or_default();
+        assert_eq!(sev, if f.is_blocking() { "Blocks access" } else { "Note" }, "{text}");
     }
     assert!(m.text_of("#findings h3").contains("cannot use"), "{}", m.text_of("#findings h3"));
     // The merged policy: the service can use it, and the customer's statement is kept.

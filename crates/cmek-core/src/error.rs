@@ -125,8 +125,9 @@ error_codes! {
     KeyPendingDeletion = 49930003, 400;
     /// KMS does not know the key.
     KeyNotFound = 49930004, 400;
-    /// KMS could not be reached to check the key.
-    KmsUnreachable = 49930005, 500;
+    /// KMS could not be reached to check the key: a dependency unavailable for now (503), not a
+    /// fault of this server and not a verdict on the key.
+    KmsUnreachable = 49930005, 503;
     /// The key is in a state KMS refuses the operation in (sandbox KMS).
     KmsInvalidState = 49930006, 400;
 
@@ -283,7 +284,7 @@ mod tests {
         for &c in ErrorCode::ALL {
             assert!(seen.insert(c.code()), "{} reuses {}", c.name(), c.code());
             assert_eq!(ErrorCode::from_code(c.code()), Some(c));
-            assert!(matches!(c.http_status(), 400 | 401 | 403 | 404 | 405 | 429 | 500 | 501 | 502 | 504));
+            assert!(matches!(c.http_status(), 400 | 401 | 403 | 404 | 405 | 429 | 500 | 501 | 502 | 503 | 504));
         }
         assert_eq!(ErrorCode::from_code(1), None);
     }

@@ -66,6 +66,13 @@ pub fn document() -> Value {
         ("405", "The path exists, the method does not."),
         ("429", "You have exceeded the rate limit."),
         ("500", "Server error."),
+        ("501", "The operation is in TiDB Cloud's v1beta but not implemented by this server."),
+        (
+            "502",
+            "Gateway mode: the upstream v1beta API refused the gateway's key pair, failed, or could not be reached.",
+        ),
+        ("503", "AWS KMS could not be reached to check the project's key; nothing was changed."),
+        ("504", "Gateway mode: the upstream v1beta API did not answer in time."),
     ];
     doc["components"]["securitySchemes"] = json!({
         "digest": { "type": "http", "scheme": "digest", "description": "API key: public key as user name, private key as password (RFC 7616, SHA-256 or MD5)." },

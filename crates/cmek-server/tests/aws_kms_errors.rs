@@ -162,4 +162,5 @@ async fn bad_input_gives_clear_messages_naming_key_call_and_cause() {
     let msg = format!("{} {:?}", r.message(), r.body["details"]);
     assert!(msg.contains(&arn) && msg.contains("DescribeKey") && msg.contains(&unreachable_url), "{msg}");
     assert_eq!(r.body["code"], 49930005, "KMS_UNREACHABLE: {:?}", r.body);
+    assert_eq!(r.status, 503, "a dependency unavailable for now, not a fault of the server's own");
 }
