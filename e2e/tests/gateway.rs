@@ -195,7 +195,9 @@ async fn the_user_guide_through_the_gateway_in_the_browser() {
 
     // The events: who (this console session), what, the upstream's answer.
     page.goto(&format!("{}/projects/{pid}/events", gateway.url)).await;
-    page.wait_text("resume cluster through the gateway by console session").await;
+    page.wait_text("Resume cluster through the gateway by console session").await;
+    let shown = page.text().await;
+    assert!(!shown.contains("Sup3r-secret-pw"), "the cluster's root password is shown in the events: {shown}");
     let events = page.text().await;
     for want in [
         "create project through the gateway",

@@ -277,7 +277,7 @@ async fn issue5_projects_and_the_encryption_key_in_the_console() {
     let edited = serde_json::to_string(&doc).unwrap();
     type_into(&page, "#sandbox-policy", &edited).await;
     click(&page, "#policy-save").await;
-    page.wait_text("Saved. The key is Enabled.").await;
+    page.wait_text("Policy saved.").await;
     let saved = server.api("GET", &format!("/api/ext/v1/sandbox-kms/keys/{key_id}"), None).await;
     let saved_policy = saved["policy"].as_str().expect("policy");
     assert_eq!(sids(saved_policy).len(), 3, "{saved_policy}");
@@ -416,7 +416,7 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     let before = text_of(&page, "#sandbox-key-rotation").await;
     assert!(!before.contains("last rotated"), "{before}");
     click(&page, "#key-rotate").await;
-    page.wait_text("Saved. The key is Enabled.").await;
+    page.wait_text("Rotated: new key material encrypts from now on").await;
     wait_text_in(&page, "#sandbox-key-rotation", "last rotated").await;
     assert_eq!(text_of(&page, "h1 code").await, arn, "rotation keeps the ARN");
     record_at(&page, &setup, "i6-04-sandbox-key-rotated", "#key-rotate").await;
@@ -434,7 +434,7 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     page.goto(&format!("{}/sandbox-kms/{key_id}", server.url)).await;
     page.find("#sandbox-policy").await;
     click(&page, "#policy-revoke").await;
-    page.wait_text("Saved. The key is Enabled.").await;
+    page.wait_text("Policy saved.").await;
     let revoked = value_of(&page, "#sandbox-policy").await;
     assert!(!revoked.contains(EBS_SID) && !revoked.contains(S3_SID), "{revoked}");
     assert!(revoked.contains("Enable IAM User Permissions"), "the owner's own statement stays: {revoked}");
@@ -514,7 +514,7 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     page.goto(&format!("{}/sandbox-kms/{key_id}", server.url)).await;
     page.find("#sandbox-policy").await;
     click(&page, "#policy-restore").await;
-    page.wait_text("Saved. The key is Enabled.").await;
+    page.wait_text("Policy saved.").await;
     let restored = value_of(&page, "#sandbox-policy").await;
     assert!(restored.contains(EBS_SID) && restored.contains(S3_SID), "{restored}");
     record_at(&page, &setup, "i6-12-sandbox-policy-restored", "#policy-save").await;

@@ -34,6 +34,18 @@ struct Gateway {
 
 impl Gateway {
     async fn start(dir: &Path, upstream: &str, key_file: &Path, extra: &[&str], log_level: &str) -> Self {
+        Self::start_with_env(dir, upstream, key_file, extra, log_level, &[]).await
+    }
+
+    /// `start`, with these environment variables set for the gateway (e.g. its AWS credentials).
+    async fn start_with_env(
+        dir: &Path,
+        upstream: &str,
+        key_file: &Path,
+        extra: &[&str],
+        log_level: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let data = dir.join("gateway-data");
         let key = create_api_key(&data, "gateway-user").await;
         let log = dir.join("gateway.log");
@@ -47,6 +59,7 @@ impl Gateway {
             .arg(key_file)
             .args(extra)
             .env("CMEK_LOG", log_level)
+            .envs(env.iter().copied())
             .env_remove("CMEK_UPSTREAM_PUBLIC_KEY")
             .env_remove("CMEK_UPSTREAM_PRIVATE_KEY")
             .stdout(Stdio::piped())
@@ -207,6 +220,10 @@ async fn the_user_guide_flow_through_the_gateway_never_shows_the_key_pair() {
     ] {
         assert!(kinds.contains(&k), "no {k} event in {kinds:?}");
     }
+    // The recorded requests keep what was asked, never the cluster's root password.
+    let password = dedicated("x", region)["config"]["root_password"].as_str().unwrap().to_owned();
+    assert!(!r.body.to_string().contains(&password), "the root password is in an event: {}", r.body);
+    assert!(r.body.to_string().contains("\\\"root_password\\\":\\\"(not recorded)\\\""), "{}", r.body);
     let refused = r.body["items"].as_array().unwrap().iter().find(|e| e["kind"] == "CLUSTER_RESUME_REFUSED").unwrap();
     let details = refused["details"].to_string();
     assert!(
@@ -509,4 +526,59 @@ async fn upstream_failures_are_clear_and_nothing_is_created_twice() {
     assert_eq!(r.status, 200, "the kept list: {}", r.body);
     let events = gw.stop().await;
     assert!(!events.contains("FAKEPRIVATE"));
+}
+
+/// Key health in gateway mode with `--kms aws`: the gateway reads the organisation's real key
+/// through aws-sdk-kms with its own AWS credentials. The upstream's sandbox stands in for the
+/// customer's AWS KMS (its AWS endpoint, SigV4-checked), so the test sees the gateway follow the
+/// key from usable to disabled and back.
+#[tokio::test]
+async fn key_health_through_a_gateway_reads_the_real_key_with_the_aws_kms_client() {
+    const ACCESS_KEY_ID: &str = "AKIAGATEWAYTESTKEY01";
+    const SECRET: &str = "gateway-test-secret-0123456789abcdefghijk";
+    let tmp = tempfile::tempdir().unwrap();
+    let upstream = Server::start_in(
+        &tmp.path().join("upstream"),
+        &["--sandbox-access-key-id", ACCESS_KEY_ID, "--sandbox-secret-access-key", SECRET],
+    )
+    .await;
+    let kf = key_file(tmp.path(), &upstream.api_key);
+    let aws_env = [
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/nonexistent"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+    ];
+    let gw = Gateway::start_with_env(
+        tmp.path(),
+        &upstream.base,
+        &kf,
+        &["--kms", "aws", "--kms-endpoint-url", &upstream.base, "--upstream-cache-secs", "0"],
+        "warn",
+        &aws_env,
+    )
+    .await;
+    let region = "us-east-1";
+    let r = gw.post(&projects(), json!({"name": "real-key", "aws_cmek_enabled": true})).await;
+    let pid = r.body["id"].as_str().unwrap_or_else(|| panic!("{}", r.body)).to_owned();
+    let (arn, key_id) = usable_key(&upstream, region).await;
+    let r = gw.post(&aws_cmek(&pid), json!({"specs": [{"region": region, "kms_arn": arn}]})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let check = format!("/api/ext/v1/projects/{pid}/key-health/check");
+    let r = gw.post(&check, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let h = &r.body["items"][0];
+    assert_eq!((h["kms_arn"].as_str(), h["state"].as_str()), (Some(arn.as_str()), Some("ACCESSIBLE")), "{h}");
+    assert_eq!(h["key_state"], "Enabled", "read from KMS, not assumed: {h}");
+    key_action(&upstream, &key_id, "disable", json!({})).await;
+    let r = gw.post(&check, json!({})).await;
+    let h = &r.body["items"][0];
+    assert_eq!((h["state"].as_str(), h["key_state"].as_str()), (Some("KEY_DISABLED"), Some("Disabled")), "{h}");
+    key_action(&upstream, &key_id, "enable", json!({})).await;
+    let r = gw.post(&check, json!({})).await;
+    assert_eq!(r.body["items"][0]["state"], "ACCESSIBLE", "{}", r.body);
+    let r = gw.get("/api/ext/v1/server-info").await;
+    assert_eq!(r.body["kms"], "aws", "{}", r.body);
+    gw.stop().await;
 }

@@ -97,7 +97,8 @@ pub async fn record(
         format!("upstream answer: HTTP {} {}", out.status, out.answer.chars().take(2000).collect::<String>()),
     ];
     if !req.is_null() {
-        details.insert(2, format!("request body: {}", req.to_string().chars().take(2000).collect::<String>()));
+        let recorded = without_passwords(req.clone());
+        details.insert(2, format!("request body: {}", recorded.to_string().chars().take(2000).collect::<String>()));
     }
     if let Some(n) = out.note {
         details.push(n.to_owned());
@@ -145,4 +146,26 @@ mod tests {
         let who = who(&Credential::Session { id_hash: "0123456789abcdef".into(), csrf_token: "c".into() });
         assert_eq!(who, "console session 01234567");
     }
+}
+
+/// A request as the events keep it: every password field (a cluster's or a restore's
+/// `root_password`) replaced, since events are shown to everyone who can see the project.
+fn without_passwords(mut v: serde_json::Value) -> serde_json::Value {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, inner) in map.iter_mut() {
+                    if k.contains("password") {
+                        *inner = serde_json::Value::String("(not recorded)".to_owned());
+                    } else {
+                        walk(inner);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
 }
