@@ -129,25 +129,6 @@ pub async fn record(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn changes_get_their_kinds() {
-        let (pid, cid, segs) = ids("/api/v1beta/projects/12/clusters/34");
-        assert_eq!((pid, cid), (Some(12), Some(34)));
-        let pause = serde_json::json!({"config": {"paused": true}});
-        assert_eq!(kind_of(&Method::PATCH, &segs, &pause).0, EventKind::ClusterPauseRequested);
-        let resume = serde_json::json!({"config": {"paused": false}});
-        assert_eq!(kind_of(&Method::PATCH, &segs, &resume).1, EventKind::ClusterResumeRefused);
-        let (_, _, segs) = ids("/api/v1beta/projects");
-        assert_eq!(kind_of(&Method::POST, &segs, &serde_json::Value::Null).0, EventKind::ProjectCreated);
-        let who = who(&Credential::Session { id_hash: "0123456789abcdef".into(), csrf_token: "c".into() });
-        assert_eq!(who, "console session 01234567");
-    }
-}
-
 /// A request as the events keep it: every password field (a cluster's or a restore's
 /// `root_password`) replaced, since events are shown to everyone who can see the project.
 fn without_passwords(mut v: serde_json::Value) -> serde_json::Value {
@@ -168,4 +149,23 @@ fn without_passwords(mut v: serde_json::Value) -> serde_json::Value {
     }
     walk(&mut v);
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_get_their_kinds() {
+        let (pid, cid, segs) = ids("/api/v1beta/projects/12/clusters/34");
+        assert_eq!((pid, cid), (Some(12), Some(34)));
+        let pause = serde_json::json!({"config": {"paused": true}});
+        assert_eq!(kind_of(&Method::PATCH, &segs, &pause).0, EventKind::ClusterPauseRequested);
+        let resume = serde_json::json!({"config": {"paused": false}});
+        assert_eq!(kind_of(&Method::PATCH, &segs, &resume).1, EventKind::ClusterResumeRefused);
+        let (_, _, segs) = ids("/api/v1beta/projects");
+        assert_eq!(kind_of(&Method::POST, &segs, &serde_json::Value::Null).0, EventKind::ProjectCreated);
+        let who = who(&Credential::Session { id_hash: "0123456789abcdef".into(), csrf_token: "c".into() });
+        assert_eq!(who, "console session 01234567");
+    }
 }
