@@ -200,10 +200,10 @@ async fn the_user_guide_through_the_gateway_in_the_browser() {
     assert!(!shown.contains("Sup3r-secret-pw"), "the cluster's root password is shown in the events: {shown}");
     let events = page.text().await;
     for want in [
-        "create project through the gateway",
-        "configure the project's AWS CMEK key through the gateway",
-        "create cluster through the gateway",
-        "pause cluster through the gateway",
+        "Create project through the gateway",
+        "Configure the project's AWS CMEK key through the gateway",
+        "Create cluster through the gateway",
+        "Pause cluster through the gateway",
         "the upstream refused it",
     ] {
         assert!(events.contains(want), "{want:?} in the events page:\n{events}");

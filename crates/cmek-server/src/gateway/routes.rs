@@ -20,6 +20,7 @@ use axum::routing::{any, get, post};
 use axum::{Extension, Json, Router};
 use cmek_core::ErrorCode;
 use cmek_core::api::ListAwsCmekResp;
+use cmek_core::backup::{BackupEncryption, ListBackupKeysResp, ListBackupsResp};
 use cmek_core::ext::{KeyHealth, KeyHealthList, KmsBackend, ListEventsResp, ServerInfo};
 use cmek_core::kms::KeyHealthState;
 use std::collections::HashSet;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/ext/v1/projects/{project_id}/key-health", get(key_health))
         .route("/api/ext/v1/projects/{project_id}/key-health/check", post(key_health))
         .route("/api/ext/v1/projects/{project_id}/events", get(list_events))
+        .route("/api/ext/v1/projects/{project_id}/clusters/{cluster_id}/backup-keys", get(backup_keys))
         .route("/api/ext/v1/sandbox-kms", any(sandbox_off))
         .route("/api/ext/v1/sandbox-kms/{*rest}", any(sandbox_off))
 }
@@ -300,6 +302,41 @@ pub async fn key_health(State(s): State<AppState>, ApiPath(raw): ApiPath<String>
         items.push(crate::keys::health_from(&before, &check, now_ms() / 1000));
     }
     Ok(Json(KeyHealthList { items }))
+}
+
+/// Which key encrypts each of a cluster's backups. TiDB Cloud does not say it per backup; the
+/// user guide does: a CMEK project's backups are encrypted with the project's key. So each backup
+/// the upstream lists is answered with the project's configured key (none: the escrow key).
+pub async fn backup_keys(
+    State(s): State<AppState>,
+    ApiPath(raw): ApiPath<(String, String)>,
+    PageQuery(page): PageQuery,
+) -> ApiResult<Json<ListBackupKeysResp>> {
+    let pid = project_id(&raw.0)?;
+    let cid = crate::extract::parse_id("cluster_id", &raw.1)?;
+    let g = gateway(&s);
+    let not_v1beta = |what: &str, e: serde_json::Error| {
+        ApiError::new(ErrorCode::UpstreamUnreachable, format!("the upstream's {what} is not v1beta: {e}"))
+    };
+    let (body, _) = cached_read(g, &format!("/api/v1beta/projects/{pid}/aws-cmek")).await?;
+    let keys: ListAwsCmekResp =
+        serde_json::from_slice(&body).map_err(|e| not_v1beta("list of the project's keys", e))?;
+    let path =
+        format!("/api/v1beta/projects/{pid}/clusters/{cid}/backups?page={}&page_size={}", page.page, page.page_size);
+    let (body, _) = cached_read(g, &path).await?;
+    let backups: ListBackupsResp = serde_json::from_slice(&body).map_err(|e| not_v1beta("list of backups", e))?;
+    let key = keys.items.first();
+    let items = backups
+        .items
+        .into_iter()
+        .map(|b| BackupEncryption {
+            backup_id: b.id,
+            region: key.map(|k| k.region.clone()).unwrap_or_default(),
+            kms_arn: key.map(|k| k.kms_arn.clone()),
+            failure: None,
+        })
+        .collect();
+    Ok(Json(ListBackupKeysResp { items }))
 }
 
 /// The project's events recorded by this gateway, newest first.
