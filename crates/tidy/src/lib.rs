@@ -1,0 +1,43 @@
+//! Helpers for the tidy tests in `tests/`: each test file checks one family of invariants that
+//! ARCHITECTURE.md states, by reading the source tree as text. A tidy test fails with the file,
+//! the line and the rule it broke.
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/tidy sits two levels below the workspace root")
+        .to_path_buf()
+}
+
+/// Every `.rs` file below `dir` (relative to the workspace root), sorted, as (relative path, text).
+pub fn rust_files(dir: &str) -> Vec<(String, String)> {
+    let root = workspace_root();
+    let mut out = Vec::new();
+    let mut stack = vec![root.join(dir)];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).unwrap_or_else(|e| panic!("reading {}: {e}", d.display()));
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+                let rel = path.strip_prefix(&root).expect("below the root").to_string_lossy().into_owned();
+                out.push((rel, text));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The text of one file (relative to the workspace root).
+pub fn read(rel: &str) -> String {
+    let path = workspace_root().join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
