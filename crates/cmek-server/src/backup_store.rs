@@ -2,8 +2,7 @@
 //! from the stored status and when it settles, like the clusters' lifecycle.
 
 use crate::db::{BACKUP_ID_BASE, RESTORE_ID_BASE};
-use crate::error::{ApiError, ApiResult};
-use cmek_core::ErrorCode;
+use crate::db::{StorageError, StorageResult};
 use cmek_core::api::ClusterStatus;
 use cmek_core::backup::{
     Backup, BackupEncryption, BackupType, Restore, RestoreCluster, TaskStatus, backup_status_at, iso8601,
@@ -129,13 +128,10 @@ pub fn get_backup(c: &Connection, id: u64) -> rusqlite::Result<Option<BackupRow>
 }
 
 /// A backup of this cluster, or the 404 that says it does not exist.
-pub fn require_backup(c: &Connection, project_id: u64, cluster_id: u64, id: u64) -> ApiResult<BackupRow> {
+pub fn require_backup(c: &Connection, project_id: u64, cluster_id: u64, id: u64) -> StorageResult<BackupRow> {
     match get_backup(c, id)? {
         Some(b) if b.project_id == project_id && b.cluster_id == cluster_id => Ok(b),
-        _ => Err(ApiError::new(
-            ErrorCode::BackupNotFound,
-            format!("backup {id} does not exist for cluster {cluster_id} of project {project_id}"),
-        )),
+        _ => Err(StorageError::BackupNotFound { project_id, cluster_id, id }),
     }
 }
 
@@ -260,9 +256,10 @@ fn restore_item(x: RestoreWithCluster, now_ms: i64) -> Restore {
     }
 }
 
-pub fn get_restore(c: &Connection, project_id: u64, id: u64, now_ms: i64) -> ApiResult<Restore> {
+pub fn get_restore(c: &Connection, project_id: u64, id: u64, now_ms: i64) -> StorageResult<Restore> {
+    let not_found = StorageError::RestoreNotFound { project_id, id };
     let (Ok(pid), Ok(rid)) = (i64::try_from(project_id), i64::try_from(id)) else {
-        return Err(restore_not_found(project_id, id));
+        return Err(not_found);
     };
     c.query_row(
         &format!(
@@ -273,11 +270,7 @@ pub fn get_restore(c: &Connection, project_id: u64, id: u64, now_ms: i64) -> Api
     )
     .optional()?
     .map(|x| restore_item(x, now_ms))
-    .ok_or_else(|| restore_not_found(project_id, id))
-}
-
-fn restore_not_found(project_id: u64, id: u64) -> ApiError {
-    ApiError::new(ErrorCode::RestoreNotFound, format!("restore task {id} does not exist in project {project_id}"))
+    .ok_or(not_found)
 }
 
 /// Newest first.

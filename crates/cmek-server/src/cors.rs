@@ -5,9 +5,9 @@
 //! an `Origin` this server does not trust is refused outright (a page of another origin on the
 //! same site, e.g. another port, would otherwise get its GETs answered, if unreadable).
 
-use crate::app::AppState;
 use crate::auth::CSRF_HEADER;
 use crate::error::ApiError;
+use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
@@ -50,7 +50,8 @@ fn has_session_cookie(req: &Request, secure: bool) -> bool {
 /// Refuses a request with the session cookie from a page of an origin that is neither this
 /// server's nor one of `--allowed-origin`.
 pub async fn refuse_cookies_from_other_origins(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    if has_session_cookie(&req, s.args.secure_cookies) && s.auth.check_origin_if_present(req.headers()).is_err() {
+    if has_session_cookie(&req, s.args.secure_cookies) && s.auth.origins.check_origin_if_present(req.headers()).is_err()
+    {
         let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let allowed =
             if s.args.allowed_origins.is_empty() { "none".to_owned() } else { s.args.allowed_origins.join(", ") };

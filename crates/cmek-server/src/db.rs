@@ -2,7 +2,7 @@
 //! `BEGIN IMMEDIATE` transaction on it, so concurrent requests see each other's effects in
 //! order) and a pool of readers (WAL lets them run beside the writer).
 
-use crate::error::{ApiError, ApiResult};
+use cmek_core::RuleError;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
@@ -188,6 +188,34 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// What a read or a write transaction can fail with. The handlers turn it into their answer
+/// (`error.rs`); background jobs and the CLI print its words.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("SQLite: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("no reader connection: {0}")]
+    Reader(#[source] r2d2::Error),
+    #[error("a storage task stopped: {0}")]
+    Task(#[source] tokio::task::JoinError),
+    /// A rule checked inside the transaction refused; nothing was written.
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    #[error("project {id} does not exist")]
+    ProjectNotFound { id: u64 },
+    #[error("cluster {id} does not exist in project {project_id}")]
+    ClusterNotFound { project_id: u64, id: u64 },
+    #[error("backup {id} does not exist for cluster {cluster_id} of project {project_id}")]
+    BackupNotFound { project_id: u64, cluster_id: u64, id: u64 },
+    #[error("restore task {id} does not exist in project {project_id}")]
+    RestoreNotFound { project_id: u64, id: u64 },
+    /// Rows that should go together do not (e.g. a backup whose cluster row is missing).
+    #[error("{what}")]
+    Inconsistent { doing: &'static str, what: &'static str },
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error(transparent)]
@@ -260,45 +288,68 @@ impl Db {
     }
 
     /// Runs `f` on a reader, off the async threads.
-    pub async fn read<T, F>(self: &Arc<Self>, f: F) -> ApiResult<T>
+    pub async fn read<T, F>(self: &Arc<Self>, f: F) -> StorageResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
+    {
+        self.read_as(f).await
+    }
+
+    /// [`Db::read`] for a layer with its own error type (which says what a storage failure is).
+    pub async fn read_as<T, E, F>(self: &Arc<Self>, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
         let db = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            let conn = db.readers.get().map_err(|e| ApiError::internal("opening a reader", e))?;
+            let conn = db.readers.get().map_err(StorageError::Reader)?;
             f(&conn)
         })
         .await
-        .map_err(|e| ApiError::internal("a storage task", e))?
+        .map_err(StorageError::Task)?
     }
 
     /// Runs `f` in one immediate transaction on the writer; commits when it returns Ok.
-    pub async fn write<T, F>(self: &Arc<Self>, f: F) -> ApiResult<T>
+    pub async fn write<T, F>(self: &Arc<Self>, f: F) -> StorageResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> StorageResult<T> + Send + 'static,
+    {
+        self.write_as(f).await
+    }
+
+    /// [`Db::write`] for a layer with its own error type.
+    pub async fn write_as<T, E, F>(self: &Arc<Self>, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
     {
         let db = Arc::clone(self);
-        tokio::task::spawn_blocking(move || db.write_blocking(f))
-            .await
-            .map_err(|e| ApiError::internal("a storage task", e))?
+        tokio::task::spawn_blocking(move || db.transact(f)).await.map_err(StorageError::Task)?
     }
 
     /// [`Db::write`] for code that is already on a blocking thread.
-    pub fn write_blocking<T>(&self, f: impl FnOnce(&Transaction<'_>) -> ApiResult<T>) -> ApiResult<T> {
+    pub fn write_blocking<T>(&self, f: impl FnOnce(&Transaction<'_>) -> StorageResult<T>) -> StorageResult<T> {
+        self.transact(f)
+    }
+
+    fn transact<T, E: From<StorageError>>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E> {
+        let sql = |e: rusqlite::Error| E::from(StorageError::Sql(e));
         // A poisoned lock only means another request panicked mid-transaction; SQLite rolled it
         // back, so the connection is still sound.
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
         let before = tx.total_changes();
         if let Some(first) = self.before_write.get() {
-            first(&tx)?;
+            first(&tx).map_err(sql)?;
         }
         let out = f(&tx)?;
         let changed = tx.total_changes() != before;
-        tx.commit()?;
+        tx.commit().map_err(sql)?;
         // Bumped after the commit, and only when rows changed (the background tick writes
         // nothing most seconds): a reader that took the old generation may have read either
         // state, and whatever it caches is stale at once.

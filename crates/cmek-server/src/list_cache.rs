@@ -6,7 +6,7 @@
 //! an entry holds the write generation it was read at and the time its first pending transition
 //! comes due; it is served while both still hold, byte for byte what a fresh read would build.
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Mutex;
 

@@ -2,65 +2,43 @@
 //! answered with an `ErrorResponse` that says so plainly (501, code 49950008), not with the
 //! "there is no endpoint" of a wrong path, which would read as "this cluster does not exist".
 
+/// A path under a cluster (the OAS's operations below are mostly there).
+macro_rules! cluster {
+    ($rest:literal) => {
+        concat!("/api/v1beta/projects/{project_id}/clusters/{cluster_id}", $rest)
+    };
+}
+
+/// A path under a cluster's access point.
+macro_rules! accesspoint {
+    ($rest:literal) => {
+        concat!("/api/v1beta/projects/{project_id}/clusters/{cluster_id}/accesspoints/{accesspoint_id}", $rest)
+    };
+}
+
 /// (method, path template, operationId), as the OAS names them.
 pub const OPERATIONS: &[(&str, &str, &str)] = &[
-    ("GET", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/accesspoints", "ListAccesspoints"),
-    ("POST", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/accesspoints", "CreateAccesspoint"),
-    ("GET", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/accesspoints/{accesspoint_id}", "GetAccesspoint"),
-    (
-        "DELETE",
-        "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/accesspoints/{accesspoint_id}",
-        "DeleteAccesspoint",
-    ),
-    (
-        "PATCH",
-        "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/accesspoints/{accesspoint_id}",
-        "UpdateAccesspoint",
-    ),
-    (
-        "GET",
-        "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/accesspoints/{accesspoint_id}/privateLinkEndpoints",
-        "ListPrivateLinkEndpoints",
-    ),
-    (
-        "POST",
-        "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/accesspoints/{accesspoint_id}/privateLinkEndpoints",
-        "CreatePrivateLinkEndpoint",
-    ),
-    (
-        "GET",
-        "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/accesspoints/{accesspoint_id}/privateLinkEndpoints/{private_link_endpoint_id}",
-        "GetPrivateLinkEndpoint",
-    ),
-    (
-        "DELETE",
-        "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/accesspoints/{accesspoint_id}/privateLinkEndpoints/{private_link_endpoint_id}",
-        "DeletePrivateLinkEndpoint",
-    ),
-    ("GET", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/imports", "ListImportTasks"),
-    ("POST", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/imports", "CreateImportTask"),
-    ("POST", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/imports/preview", "PreviewImportData"),
-    ("GET", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/imports/role_info", "GetImportTaskRoleInfo"),
-    ("POST", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/imports/upload_file", "UploadLocalFile"),
-    ("GET", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/imports/{import_id}", "GetImportTask"),
-    ("PATCH", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/imports/{import_id}", "UpdateImportTask"),
-    (
-        "GET",
-        "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/private_endpoint_service",
-        "GetPrivateEndpointService",
-    ),
-    (
-        "POST",
-        "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/private_endpoint_service",
-        "CreatePrivateEndpointService",
-    ),
-    ("GET", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/private_endpoints", "ListPrivateEndpoints"),
-    ("POST", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/private_endpoints", "CreatePrivateEndpoint"),
-    (
-        "DELETE",
-        "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/private_endpoints/{endpoint_id}",
-        "DeletePrivateEndpoint",
-    ),
+    ("GET", cluster!("/accesspoints"), "ListAccesspoints"),
+    ("POST", cluster!("/accesspoints"), "CreateAccesspoint"),
+    ("GET", accesspoint!(""), "GetAccesspoint"),
+    ("DELETE", accesspoint!(""), "DeleteAccesspoint"),
+    ("PATCH", accesspoint!(""), "UpdateAccesspoint"),
+    ("GET", accesspoint!("/privateLinkEndpoints"), "ListPrivateLinkEndpoints"),
+    ("POST", accesspoint!("/privateLinkEndpoints"), "CreatePrivateLinkEndpoint"),
+    ("GET", accesspoint!("/privateLinkEndpoints/{private_link_endpoint_id}"), "GetPrivateLinkEndpoint"),
+    ("DELETE", accesspoint!("/privateLinkEndpoints/{private_link_endpoint_id}"), "DeletePrivateLinkEndpoint"),
+    ("GET", cluster!("/imports"), "ListImportTasks"),
+    ("POST", cluster!("/imports"), "CreateImportTask"),
+    ("POST", cluster!("/imports/preview"), "PreviewImportData"),
+    ("GET", cluster!("/imports/role_info"), "GetImportTaskRoleInfo"),
+    ("POST", cluster!("/imports/upload_file"), "UploadLocalFile"),
+    ("GET", cluster!("/imports/{import_id}"), "GetImportTask"),
+    ("PATCH", cluster!("/imports/{import_id}"), "UpdateImportTask"),
+    ("GET", cluster!("/private_endpoint_service"), "GetPrivateEndpointService"),
+    ("POST", cluster!("/private_endpoint_service"), "CreatePrivateEndpointService"),
+    ("GET", cluster!("/private_endpoints"), "ListPrivateEndpoints"),
+    ("POST", cluster!("/private_endpoints"), "CreatePrivateEndpoint"),
+    ("DELETE", cluster!("/private_endpoints/{endpoint_id}"), "DeletePrivateEndpoint"),
     ("GET", "/api/v1beta/projects/{project_id}/private_endpoints", "ListPrivateEndpointsOfProject"),
 ];
 

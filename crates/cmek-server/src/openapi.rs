@@ -1,8 +1,7 @@
-//! The server's own OpenAPI 3.1 document, generated from the Rust types and handlers: the
-//! v1beta operations it implements and the extensions. Served at `/api/ext/v1/openapi.json`.
+//! The server's own OpenAPI 3.1 document: the operations registered with the routers
+//! (`routes::api()` and the session endpoints, utoipa-axum's `OpenApiRouter`), and what every
+//! operation shares (the failures, the security schemes). Served at `/api/ext/v1/openapi.json`.
 
-use crate::auth::session;
-use crate::routes::{backups, clusters, cmek, ext, projects, regions, sandbox};
 use serde_json::{Value, json};
 use utoipa::OpenApi;
 
@@ -13,50 +12,32 @@ use utoipa::OpenApi;
         description = "TiDB Cloud API v1beta (projects, aws-cmek, clusters, backups, restores, provider regions) with every CMEK rule enforced, and extensions under /api/ext/v1. Every failure answers an ErrorResponse {code, message, details}. Authentication: HTTP Digest (RFC 7616, SHA-256 or MD5, qop=auth) with an API key (public key as user name, private key as password), or the console's session cookie (cmek_session) plus X-CSRF-Token and Origin on changes. At most --rate-limit-per-minute requests per minute per credential (X-Ratelimit-* headers). Creates take an optional Idempotency-Key header.",
         version = "v1-beta"
     ),
-    paths(
-        projects::list_projects,
-        projects::create_project,
-        cmek::list_aws_cmek,
-        cmek::create_aws_cmek,
-        clusters::list_clusters,
-        clusters::create_cluster,
-        clusters::get_cluster,
-        clusters::update_cluster,
-        clusters::delete_cluster,
-        backups::list_backups,
-        backups::create_backup,
-        backups::get_backup,
-        backups::delete_backup,
-        backups::list_restores,
-        backups::create_restore,
-        backups::get_restore,
-        backups::list_backup_keys,
-        regions::list_provider_regions,
-        ext::server_info,
-        ext::key_health,
-        ext::check_key_health,
-        ext::list_events,
-        sandbox::list_keys,
-        sandbox::create_key,
-        sandbox::get_key,
-        sandbox::put_key_policy,
-        sandbox::enable_key,
-        sandbox::disable_key,
-        sandbox::schedule_key_deletion,
-        sandbox::cancel_key_deletion,
-        sandbox::rotate_key_on_demand,
-        sandbox::set_key_rotation,
-        session::sign_in,
-        session::get_session,
-        session::sign_out,
-    ),
     components(schemas(cmek_core::ErrorResponse))
 )]
 struct ApiDoc;
 
-/// The document, with the failure answers every operation can give.
+/// What the document starts from: its info and the shared schemas; the routers add the paths.
+pub fn base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The reference API's document (also what a gateway serves: it forwards the same API).
 pub fn document() -> Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
+    let (_, api) = utoipa_axum::router::OpenApiRouter::<crate::state::AppState>::with_openapi(base())
+        .merge(crate::routes::api())
+        .merge(crate::auth::session::router())
+        .split_for_parts();
+    finish(api)
+}
+
+/// `GET /api/ext/v1/openapi.json`.
+pub async fn serve() -> axum::Json<Value> {
+    axum::Json(document())
+}
+
+/// The document, with the failure answers every operation can give.
+fn finish(api: utoipa::openapi::OpenApi) -> Value {
+    let mut doc = serde_json::to_value(api).expect("the OpenAPI document serialises");
     let error = json!({ "$ref": "#/components/schemas/ErrorResponse" });
     let failures = [
         ("400", "A request field is invalid."),
@@ -103,6 +84,101 @@ pub fn document() -> Value {
 
 #[cfg(test)]
 mod tests {
+    /// Every operation the document had when openapi.rs listed the handlers by hand (before the
+    /// routers registered them): method, path, and each parameter as `name:in`.
+    const OPERATIONS: &[(&str, &str, &str)] = &[
+        ("DELETE", "/api/ext/v1/session", ""),
+        ("DELETE", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}", "project_id:path cluster_id:path"),
+        (
+            "DELETE",
+            "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups/{backup_id}",
+            "project_id:path cluster_id:path backup_id:path",
+        ),
+        (
+            "GET",
+            "/api/ext/v1/projects/{project_id}/clusters/{cluster_id}/backup-keys",
+            "project_id:path cluster_id:path page:query page_size:query",
+        ),
+        ("GET", "/api/ext/v1/projects/{project_id}/events", "project_id:path page:query page_size:query"),
+        ("GET", "/api/ext/v1/projects/{project_id}/key-health", "project_id:path"),
+        ("GET", "/api/ext/v1/sandbox-kms/keys", ""),
+        ("GET", "/api/ext/v1/sandbox-kms/keys/{key_id}", "key_id:path"),
+        ("GET", "/api/ext/v1/server-info", ""),
+        ("GET", "/api/ext/v1/session", ""),
+        ("GET", "/api/v1beta/clusters/provider/regions", ""),
+        ("GET", "/api/v1beta/projects", "page:query page_size:query"),
+        ("GET", "/api/v1beta/projects/{project_id}/aws-cmek", "project_id:path"),
+        ("GET", "/api/v1beta/projects/{project_id}/clusters", "project_id:path page:query page_size:query"),
+        ("GET", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}", "project_id:path cluster_id:path"),
+        (
+            "GET",
+            "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups",
+            "project_id:path cluster_id:path page:query page_size:query",
+        ),
+        (
+            "GET",
+            "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups/{backup_id}",
+            "project_id:path cluster_id:path backup_id:path",
+        ),
+        ("GET", "/api/v1beta/projects/{project_id}/restores", "project_id:path page:query page_size:query"),
+        ("GET", "/api/v1beta/projects/{project_id}/restores/{restore_id}", "project_id:path restore_id:path"),
+        ("PATCH", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}", "project_id:path cluster_id:path"),
+        ("POST", "/api/ext/v1/projects/{project_id}/key-health/check", "project_id:path"),
+        ("POST", "/api/ext/v1/sandbox-kms/keys", ""),
+        ("POST", "/api/ext/v1/sandbox-kms/keys/{key_id}/cancel-deletion", "key_id:path"),
+        ("POST", "/api/ext/v1/sandbox-kms/keys/{key_id}/disable", "key_id:path"),
+        ("POST", "/api/ext/v1/sandbox-kms/keys/{key_id}/enable", "key_id:path"),
+        ("POST", "/api/ext/v1/sandbox-kms/keys/{key_id}/rotate", "key_id:path"),
+        ("POST", "/api/ext/v1/sandbox-kms/keys/{key_id}/schedule-deletion", "key_id:path"),
+        ("POST", "/api/ext/v1/session", ""),
+        ("POST", "/api/v1beta/projects", ""),
+        ("POST", "/api/v1beta/projects/{project_id}/aws-cmek", "project_id:path"),
+        ("POST", "/api/v1beta/projects/{project_id}/clusters", "project_id:path"),
+        ("POST", "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups", "project_id:path cluster_id:path"),
+        ("POST", "/api/v1beta/projects/{project_id}/restores", "project_id:path"),
+        ("PUT", "/api/ext/v1/sandbox-kms/keys/{key_id}/policy", "key_id:path"),
+        ("PUT", "/api/ext/v1/sandbox-kms/keys/{key_id}/rotation", "key_id:path"),
+    ];
+
+    #[test]
+    fn the_document_keeps_every_operation_and_parameter() {
+        let doc = super::document();
+        let mut found = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let params: Vec<String> = op["parameters"]
+                    .as_array()
+                    .map(|ps| {
+                        ps.iter()
+                            .map(|p| {
+                                let (name, at) = (p["name"].as_str().unwrap(), p["in"].as_str().unwrap());
+                                assert_eq!(
+                                    p["required"].as_bool().unwrap_or(false),
+                                    at == "path",
+                                    "{method} {path} {name}"
+                                );
+                                format!("{name}:{at}")
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                found.push((method.to_uppercase(), path.clone(), params.join(" ")));
+                let mut statuses: Vec<&str> = op["responses"].as_object().unwrap().keys().map(String::as_str).collect();
+                statuses.sort();
+                assert_eq!(
+                    statuses,
+                    ["200", "400", "401", "403", "404", "405", "429", "500", "501", "502", "503", "504"],
+                    "{method} {path}"
+                );
+            }
+        }
+        found.sort();
+        let mut expected: Vec<(String, String, String)> =
+            OPERATIONS.iter().map(|(m, p, ps)| ((*m).to_owned(), (*p).to_owned(), (*ps).to_owned())).collect();
+        expected.sort();
+        assert_eq!(found, expected);
+    }
+
     #[test]
     fn every_route_is_documented() {
         let doc = super::document();
@@ -120,5 +196,7 @@ mod tests {
             "#/components/schemas/ErrorResponse"
         );
         assert!(doc["components"]["schemas"]["CreateClusterReq"].is_object());
+        assert_eq!(doc["info"]["title"], "CMEK console reference server");
+        assert_eq!(doc["paths"]["/api/ext/v1/session"]["post"]["security"], serde_json::json!([]));
     }
 }

@@ -6,11 +6,12 @@
 //! connections), a body timeout (tower-http), a cap on connections kept below the open-file
 //! limit, and graceful shutdown with a deadline (hyper-util).
 
-use crate::app::{AppState, router};
+use crate::app::router;
 use crate::clock::now_ms;
 use crate::config::ServeArgs;
 use crate::db::Db;
 use crate::kms::sandbox::SandboxKms;
+use crate::state::AppState;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -57,7 +58,7 @@ pub async fn tick(state: &AppState) -> Vec<String> {
     match r {
         Ok(changed) => changed,
         Err(e) => {
-            tracing::warn!(error = %e.body.message, "background tick failed; retrying on the next one");
+            tracing::warn!(error = %e, "background tick failed; retrying on the next one");
             Vec::new()
         }
     }
@@ -73,12 +74,12 @@ fn spawn_background(state: AppState) {
         loop {
             every.tick().await;
             for arn in tick(&ticker).await {
-                if let Err(e) = ticker.keys.recheck_arn(&arn).await {
-                    tracing::warn!(error = %e.body.message, %arn, "re-checking a changed key failed");
+                if let Err(e) = ticker.key_access.recheck_arn(&arn).await {
+                    tracing::warn!(error = %e, %arn, "re-checking a changed key failed");
                 }
             }
             if let Err(e) = crate::routes::backups::run_auto_backups(&ticker).await {
-                tracing::warn!(error = %e.body.message, "the automatic backups failed; retrying on the next tick");
+                tracing::warn!(error = %e, "the automatic backups failed; retrying on the next tick");
             }
         }
     });
@@ -90,9 +91,9 @@ fn spawn_background(state: AppState) {
             every.tick().await;
             loop {
                 every.tick().await;
-                match checker.keys.check_all().await {
+                match checker.key_access.check_all().await {
                     Ok(n) => tracing::debug!(keys = n, "periodic key check done"),
-                    Err(e) => tracing::warn!(error = %e.body.message, "periodic key check failed"),
+                    Err(e) => tracing::warn!(error = %e, "periodic key check failed"),
                 }
             }
         });
@@ -114,8 +115,8 @@ pub async fn serve(args: ServeArgs, on_ready: impl FnOnce(std::net::SocketAddr, 
     // Finish what a previous run left mid-transition, and look again at keys that changed while
     // the server was down, before answering anything.
     for arn in tick(&state).await {
-        if let Err(e) = state.keys.recheck_arn(&arn).await {
-            tracing::warn!(error = %e.body.message, %arn, "re-checking a changed key failed");
+        if let Err(e) = state.key_access.recheck_arn(&arn).await {
+            tracing::warn!(error = %e, %arn, "re-checking a changed key failed");
         }
     }
     spawn_background(state.clone());

@@ -1,5 +1,5 @@
 //! The console on a static host: the response headers the host must send, which this server
-//! would send itself (`auth::security_headers`): the console's Content-Security-Policy, computed
+//! would send itself (`auth::headers::security_headers`): the console's Content-Security-Policy, computed
 //! the same way (`auth::headers::console_csp`: trunk's inline loader by its SHA-256,
 //! `'wasm-unsafe-eval'`, `connect-src` naming the API's origin from the `cmek-api-base` meta),
 //! and the other security headers. `cmek-server static-headers INDEX_HTML` prints them for
@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// The security headers besides the CSP, as `auth::security_headers` sets them on console pages
+/// The security headers besides the CSP, as `auth::headers::security_headers` sets them on console pages
 /// (a test over HTTP, tests/cors.rs, keeps the two equal).
 pub const OTHER_HEADERS: [(&str, &str); 4] = [
     ("X-Content-Type-Options", "nosniff"),

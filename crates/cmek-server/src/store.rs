@@ -2,7 +2,7 @@
 //! or a transaction (the writer), so callers decide what runs in one transaction.
 
 use crate::db::{CLUSTER_ID_BASE, ORG_ID, PROJECT_ID_BASE};
-use crate::error::ApiResult;
+use crate::db::{StorageError, StorageResult};
 use cmek_core::api::{
     AwsCmekSpec, CloudProvider, ClusterItem, ClusterItemConfig, ClusterItemStatus, ClusterStatus, ClusterType,
     Components, ConnectionStrings, Endpoint, IpAccessListItem, NodeItem, NodeMap, NodeStatus, Project,
@@ -74,20 +74,20 @@ pub fn list_projects(c: &Connection, page: Page) -> rusqlite::Result<(Vec<Projec
 
 // ------------------------------------------------------------------ aws-cmek
 
-pub fn list_keys(c: &Connection, project_id: u64) -> rusqlite::Result<Vec<AwsCmekSpec>> {
+pub fn list_cmek_specs(c: &Connection, project_id: u64) -> rusqlite::Result<Vec<AwsCmekSpec>> {
     let mut stmt =
         c.prepare_cached("SELECT region, kms_arn FROM cmek_keys WHERE project_id = ?1 ORDER BY created_at, region")?;
     stmt.query_map([project_id as i64], |r| Ok(AwsCmekSpec { region: r.get(0)?, kms_arn: r.get(1)? }))?.collect()
 }
 
 /// Every configured key of every project: what the periodic check walks.
-pub fn all_keys(c: &Connection) -> rusqlite::Result<Vec<(u64, AwsCmekSpec)>> {
+pub fn all_cmek_specs(c: &Connection) -> rusqlite::Result<Vec<(u64, AwsCmekSpec)>> {
     let mut stmt = c.prepare("SELECT project_id, region, kms_arn FROM cmek_keys ORDER BY project_id")?;
     stmt.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, AwsCmekSpec { region: r.get(1)?, kms_arn: r.get(2)? })))?
         .collect()
 }
 
-pub fn insert_key(tx: &Connection, project_id: u64, spec: &AwsCmekSpec, now_ms: i64) -> rusqlite::Result<()> {
+pub fn insert_cmek_spec(tx: &Connection, project_id: u64, spec: &AwsCmekSpec, now_ms: i64) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO cmek_keys (project_id, region, kms_arn, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![project_id as i64, spec.region, spec.kms_arn, now_ms],
@@ -255,6 +255,34 @@ pub fn due_transitions(tx: &Connection, now_ms: i64) -> rusqlite::Result<Vec<Clu
         "SELECT {CLUSTER_COLUMNS} FROM clusters WHERE settles_at_ms IS NOT NULL AND settles_at_ms <= ?1 AND deleted_at IS NULL"
     ))?;
     stmt.query_map([now_ms], read_cluster)?.collect()
+}
+
+/// Settles the transitions whose time has come and records AVAILABLE / PAUSED events, each at
+/// the moment its transition settled. Every write transaction runs it first
+/// ([`crate::db::Db::set_before_write`]), so what a write records comes after what time did.
+pub fn settle_due(tx: &rusqlite::Transaction<'_>, now: i64) -> rusqlite::Result<usize> {
+    let due = due_transitions(tx, now)?;
+    for row in &due {
+        let Some((to, at)) = row.lifecycle.settles else { continue };
+        set_lifecycle(tx, row.id, row.lifecycle.settled(now))?;
+        let (kind, message) = match to {
+            ClusterStatus::Paused => (EventKind::ClusterPaused, format!("Cluster \"{}\" is paused.", row.name)),
+            _ => (EventKind::ClusterAvailable, format!("Cluster \"{}\" is available.", row.name)),
+        };
+        insert_event(
+            tx,
+            &NewEvent {
+                project_id: row.project_id,
+                at_ms: at,
+                kind,
+                cluster: Some((row.id, &row.name)),
+                region: Some(&row.region),
+                message,
+                details: Vec::new(),
+            },
+        )?;
+    }
+    Ok(due.len())
 }
 
 /// How many characters of a hash a host name carries.
@@ -439,19 +467,7 @@ pub fn get_health(c: &Connection, project_id: u64, spec: &AwsCmekSpec) -> rusqli
             },
         )
         .optional()?;
-    Ok(row.unwrap_or_else(|| KeyHealth {
-        project_id: project_id.to_string(),
-        region: spec.region.clone(),
-        kms_arn: spec.kms_arn.clone(),
-        state: KeyHealthState::Unknown,
-        key_state: None,
-        checked_at: None,
-        last_ok_at: None,
-        causes: Vec::new(),
-        rotation: None,
-        multi_region: spec.kms_arn.contains(":key/mrk-"),
-        deletion_date: None,
-    }))
+    Ok(row.unwrap_or_else(|| KeyHealth::unchecked(project_id.to_string(), spec)))
 }
 
 pub fn put_health(tx: &Connection, h: &KeyHealth) -> rusqlite::Result<()> {
@@ -477,11 +493,11 @@ pub fn put_health(tx: &Connection, h: &KeyHealth) -> rusqlite::Result<()> {
 }
 
 /// A request that needs a project: its row, or the 404 that says it does not exist.
-pub fn require_project(c: &Connection, id: u64) -> ApiResult<ProjectRow> {
-    get_project(c, id)?.ok_or_else(|| crate::error::ApiError::project_not_found(id))
+pub fn require_project(c: &Connection, id: u64) -> StorageResult<ProjectRow> {
+    get_project(c, id)?.ok_or(StorageError::ProjectNotFound { id })
 }
 
 /// A request that needs a cluster of a project.
-pub fn require_cluster(c: &Connection, project_id: u64, id: u64) -> ApiResult<ClusterRow> {
-    get_cluster(c, project_id, id)?.ok_or_else(|| crate::error::ApiError::cluster_not_found(project_id, id))
+pub fn require_cluster(c: &Connection, project_id: u64, id: u64) -> StorageResult<ClusterRow> {
+    get_cluster(c, project_id, id)?.ok_or(StorageError::ClusterNotFound { project_id, id })
 }

@@ -113,21 +113,10 @@ pub fn revoke(c: &Connection, public: &str, now_ms: i64) -> rusqlite::Result<Rev
     })
 }
 
-/// `YYYY-MM-DD hh:mm:ss UTC` of a Unix ms timestamp.
+/// `YYYY-MM-DD hh:mm:ss UTC` of a Unix ms timestamp (the core's ISO 8601, for people).
 pub fn utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+    let iso = cmek_core::backup::iso8601(ms);
+    format!("{} UTC", iso.trim_end_matches('Z').replacen('T', " ", 1))
 }
 
 /// Runs `cmek-server api-key …`; the text to print, or why it failed.
@@ -145,7 +134,7 @@ pub fn run(args: &ApiKeyArgs) -> Result<String, String> {
         ));
     }
     let db = Db::open(data_dir).map_err(|e| e.to_string())?;
-    let fail = |e: crate::error::ApiError| e.body.message;
+    let fail = |e: crate::db::StorageError| e.to_string();
     match &args.command {
         ApiKeyCommand::Create { name, .. } => {
             let name = name.clone().unwrap_or_else(|| "api-key".to_owned());

@@ -128,9 +128,57 @@ impl ConsoleCsp {
     }
 }
 
+impl axum::extract::FromRef<crate::state::AppState> for std::sync::Arc<ConsoleCsp> {
+    fn from_ref(s: &crate::state::AppState) -> Self {
+        std::sync::Arc::clone(&s.auth.console_csp)
+    }
+}
+
+/// The security headers, on every answer (API and console): the API's CSP or the console's.
+pub async fn security_headers(
+    axum::extract::State(console_csp): axum::extract::State<std::sync::Arc<ConsoleCsp>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderName, HeaderValue, header};
+    let path = req.uri().path();
+    let api = path == "/api" || path.starts_with("/api/");
+    let mut res = next.run(req).await;
+    let csp = if api { API_CSP.to_owned() } else { console_csp.get() };
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
+    res
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_layer_puts_the_api_or_the_console_policy_on_every_answer() {
+        use tower::ServiceExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), TRUNK).unwrap();
+        let csp = std::sync::Arc::new(ConsoleCsp::new(dir.path().join("index.html")));
+        let app = axum::Router::new()
+            .route("/api/x", axum::routing::get(|| async { "api" }))
+            .fallback(|| async { "console" })
+            .layer(axum::middleware::from_fn_with_state(csp, security_headers));
+        let get = |uri: &str| axum::extract::Request::get(uri).body(axum::body::Body::empty()).unwrap();
+        let api = app.clone().oneshot(get("/api/x")).await.unwrap();
+        assert_eq!(api.headers()["content-security-policy"], API_CSP);
+        assert_eq!(api.headers()["x-frame-options"], "DENY");
+        let page = app.oneshot(get("/clusters")).await.unwrap();
+        let policy = page.headers()["content-security-policy"].to_str().unwrap();
+        assert!(policy.contains("'sha256-"), "{policy}");
+        assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    }
 
     const TRUNK: &str = "<!doctype html>\n<html><head>\n<meta name=\"cmek-api-base\" content=\"\" />\n<link rel=\"stylesheet\" href=\"/main-1.css\"/>\n<script type=\"module\">\nimport init from '/x.js';\nawait init();\n</script>\n<script src=\"/other.js\"></script>\n</head></html>";
 

@@ -126,9 +126,55 @@ impl Hosts {
     }
 }
 
+impl axum::extract::FromRef<crate::state::AppState> for std::sync::Arc<Hosts> {
+    fn from_ref(s: &crate::state::AppState) -> Self {
+        std::sync::Arc::clone(&s.auth.hosts)
+    }
+}
+
+/// Refuses, before routing, a request whose `Host` is not a name of this server (DNS
+/// rebinding: a page of another name that resolves here).
+pub async fn check_host(
+    axum::extract::State(hosts): axum::extract::State<std::sync::Arc<Hosts>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use crate::error::ApiError;
+    use axum::response::IntoResponse;
+    use cmek_core::ErrorCode;
+    let host = req.headers().get(axum::http::header::HOST).map(|h| h.to_str().unwrap_or("(not ASCII)").to_owned());
+    let host = host.or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    match host {
+        Some(h) if hosts.allows(&h) => next.run(req).await,
+        Some(h) => ApiError::new(
+            ErrorCode::InvalidField,
+            format!(
+                "the Host header \"{h}\" is not a name of this server (it answers to {}); a server reached under another name starts with --public-name NAME",
+                hosts.describe()
+            ),
+        )
+        .into_response(),
+        None => ApiError::new(ErrorCode::MissingField, "the request has no Host header").into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_layer_refuses_a_foreign_host_before_routing() {
+        use tower::ServiceExt;
+        let hosts = std::sync::Arc::new(Hosts::new("127.0.0.1:8080".parse().unwrap(), &[], false));
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn_with_state(hosts, check_host));
+        let with_host = |h: &'static str| {
+            axum::extract::Request::get("/").header("host", h).body(axum::body::Body::empty()).unwrap()
+        };
+        assert_eq!(app.clone().oneshot(with_host("localhost:8080")).await.unwrap().status(), 200);
+        assert_eq!(app.oneshot(with_host("evil.example:8080")).await.unwrap().status(), 400);
+    }
 
     #[test]
     fn splits() {

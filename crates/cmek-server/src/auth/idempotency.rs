@@ -11,11 +11,14 @@
 //!   (or, if that was a refusal, runs anew) — so a double click creates once.
 //! - The first request runs to its end even when its client goes away, so a retry after a
 //!   timeout finds its answer.
+use super::authenticate::credential_of;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::{MAX_BODY_BYTES, READ_BODY_BYTES};
+use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -149,6 +152,36 @@ fn replay(s: Stored) -> Response {
     res
 }
 
+/// What the idempotency layer needs: where answers are kept, and which keys are running.
+#[derive(Clone)]
+pub struct Idempotency {
+    pub db: Arc<Db>,
+    pub in_flight: InFlight,
+}
+
+impl FromRef<AppState> for Idempotency {
+    fn from_ref(s: &AppState) -> Self {
+        Self { db: Arc::clone(&s.db), in_flight: s.auth.in_flight.clone() }
+    }
+}
+
+/// The last layer before the handlers: a create with an `Idempotency-Key` runs once per key
+/// and credential ([`run`]); a malformed key is refused; other requests pass.
+pub async fn deduplicate_creates(State(i): State<Idempotency>, req: Request, next: Next) -> Response {
+    if !applies(req.method(), req.uri().path()) {
+        return next.run(req).await;
+    }
+    let key = match req.headers().get(HEADER).map(check_key).transpose() {
+        Ok(Some(key)) => key,
+        Ok(None) => return next.run(req).await,
+        Err(e) => return e.into_response(),
+    };
+    let Some(scope) = credential_of(&req).map(super::Credential::scope) else {
+        return ApiError::internal("the request", "the idempotency layer ran before authentication").into_response();
+    };
+    run(i.db, i.in_flight, scope, key, req, next).await
+}
+
 /// Runs a create that carries `Idempotency-Key: key` for the credential `scope`.
 pub async fn run(db: Arc<Db>, in_flight: InFlight, scope: String, key: String, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
@@ -175,7 +208,7 @@ pub async fn run(db: Arc<Db>, in_flight: InFlight, scope: String, key: String, r
     let (s2, k2) = (scope.clone(), key.clone());
     let now = crate::clock::now_ms();
     match db.read(move |c| Ok(find(c, &s2, &k2, now)?)).await {
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
         Ok(Some(stored)) if stored.fingerprint == fp => return replay(stored),
         Ok(Some(_)) => {
             return ApiError::new(
@@ -208,7 +241,7 @@ pub async fn run(db: Arc<Db>, in_flight: InFlight, scope: String, key: String, r
             };
             let kept = db.write(move |tx| Ok(store(tx, &scope, &key, &stored, crate::clock::now_ms())?)).await;
             if let Err(e) = kept {
-                tracing::warn!(error = %e.body.message, "could not keep an idempotent answer");
+                tracing::warn!(error = %e, "could not keep an idempotent answer");
             }
         }
         Response::from_parts(parts, Body::from(bytes))

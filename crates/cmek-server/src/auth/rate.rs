@@ -2,8 +2,23 @@
 //! minute, `X-Ratelimit-Limit-Minute`, `X-Ratelimit-Remaining-Minute` and `X-Ratelimit-Reset`
 //! (seconds until the window resets) on every authenticated answer.
 
+use super::authenticate::credential_of;
+use super::{Credential, digest};
+use crate::clock::now_ms;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{FromRef, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use cmek_core::ErrorCode;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit-minute");
+const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining-minute");
+const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 const WINDOW_MS: i64 = 60_000;
 
@@ -127,9 +142,121 @@ pub fn exceeded_message(limit: u32, per: &str, reset_secs: i64) -> String {
     )
 }
 
+/// The per-credential limit (`--rate-limit-per-minute`; 0 means no limit).
+pub struct RateLimit {
+    limiter: Mutex<Limiter>,
+    limit: u32,
+}
+
+impl FromRef<AppState> for Arc<RateLimit> {
+    fn from_ref(s: &AppState) -> Self {
+        Arc::clone(&s.auth.rate)
+    }
+}
+
+impl RateLimit {
+    pub fn new(limit: u32) -> Self {
+        Self { limiter: Mutex::default(), limit }
+    }
+
+    /// Counts a request; `None` when there is no limit.
+    fn count(&self, cred: &Credential) -> Option<Decision> {
+        (self.limit > 0)
+            .then(|| self.limiter.lock().unwrap_or_else(|p| p.into_inner()).hit(&cred.scope(), now_ms(), self.limit))
+    }
+
+    /// The cheap check before any Digest work: a key whose requests this minute are used up
+    /// gets its 429 without a hash computed or a nonce count stored. Only verified requests
+    /// count, so naming someone else's public key cannot use up their minute.
+    fn key_exhausted(&self, headers: &HeaderMap) -> Option<(Credential, Decision)> {
+        if self.limit == 0 {
+            return None;
+        }
+        let h = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let public = digest::parse_authorization(h).ok()?.username;
+        let cred = Credential::ApiKey { public_key: public };
+        let now = now_ms();
+        let l = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+        l.exhausted(&cred.scope(), now, self.limit).then(|| {
+            let d = Decision { allowed: false, limit: self.limit, remaining: 0, reset_secs: reset_secs(now) };
+            (cred, d)
+        })
+    }
+}
+
+fn exceeded(cred: &Credential, d: Decision) -> Response {
+    ApiError::new(ErrorCode::RateLimited, exceeded_message(d.limit, cred.per(), d.reset_secs)).into_response()
+}
+
+fn with_rate(mut res: Response, d: Option<Decision>) -> Response {
+    if let Some(d) = d {
+        let h = res.headers_mut();
+        h.insert(LIMIT, HeaderValue::from(d.limit));
+        h.insert(REMAINING, HeaderValue::from(d.remaining));
+        h.insert(RESET, HeaderValue::from(d.reset_secs));
+    }
+    res
+}
+
+/// The layer before authentication: a key whose minute is used up is refused before any
+/// Digest work.
+pub async fn refuse_exhausted_key(State(rate): State<Arc<RateLimit>>, req: Request, next: Next) -> Response {
+    match rate.key_exhausted(req.headers()) {
+        Some((cred, d)) => with_rate(exceeded(&cred, d), Some(d)),
+        None => next.run(req).await,
+    }
+}
+
+/// The layer after authentication: counts the request against its credential's minute (a 429
+/// when it is used up) and puts the `X-Ratelimit-*` headers on the answer.
+pub async fn limit_rate(State(rate): State<Arc<RateLimit>>, req: Request, next: Next) -> Response {
+    let Some(cred) = credential_of(&req).cloned() else {
+        return ApiError::internal("the request", "the rate limit ran before authentication").into_response();
+    };
+    let decision = rate.count(&cred);
+    let res = match decision {
+        Some(d) if !d.allowed => exceeded(&cred, d),
+        _ => next.run(req).await,
+    };
+    with_rate(res, decision)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::middleware::from_fn_with_state;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn the_layer_counts_per_credential_and_says_so() {
+        let key = Credential::ApiKey { public_key: "K".into() };
+        let rate = Arc::new(RateLimit::new(1));
+        let app = Router::new()
+            .route("/api/x", get(|| async { "ok" }))
+            .layer(from_fn_with_state(Arc::clone(&rate), limit_rate))
+            .layer(axum::Extension(key));
+        let request = || Request::get("/api/x").body(Body::empty()).unwrap();
+        let res = app.clone().oneshot(request()).await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()[&REMAINING], "0");
+        let res = app.clone().oneshot(request()).await.unwrap();
+        assert_eq!(res.status(), 429);
+        assert_eq!(res.headers()[&LIMIT], "1");
+        // The key is now exhausted: the layer before authentication refuses it unread.
+        let pre =
+            Router::new().route("/api/x", get(|| async { "ok" })).layer(from_fn_with_state(rate, refuse_exhausted_key));
+        let signed = Request::get("/api/x")
+            .header(
+                header::AUTHORIZATION,
+                "Digest username=\"K\", realm=\"r\", nonce=\"n\", uri=\"/api/x\", response=\"0\"",
+            )
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(pre.oneshot(signed).await.unwrap().status(), 429);
+    }
 
     #[test]
     fn counts_per_key_per_minute() {

@@ -8,9 +8,9 @@
 
 use super::digest::{ct_eq, hex};
 use super::{Credential, random_token};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
@@ -108,15 +108,24 @@ pub fn delete(c: &Connection, id_hash: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The console's sign-in endpoints (`/api/ext/v1/session`), outside authentication.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(sign_in, get_session, sign_out))
+}
+
 /// The current session one of the request's session cookies names, if any.
-pub async fn lookup(s: &AppState, headers: &HeaderMap) -> ApiResult<Option<SessionRow>> {
-    let ids = cookies_from(headers, cookie_name(s.auth.secure_cookies));
+pub async fn lookup(
+    db: &std::sync::Arc<crate::db::Db>,
+    secure_cookies: bool,
+    headers: &HeaderMap,
+) -> crate::db::StorageResult<Option<SessionRow>> {
+    let ids = cookies_from(headers, cookie_name(secure_cookies));
     if ids.is_empty() {
         return Ok(None);
     }
     let hashes: Vec<String> = ids.iter().map(|id| sha256_hex(id)).collect();
     let now = crate::clock::now_ms();
-    s.db.read(move |c| {
+    db.read(move |c| {
         for h in &hashes {
             if let Some(row) = find(c, h, now)? {
                 return Ok(Some(row));
@@ -128,8 +137,8 @@ pub async fn lookup(s: &AppState, headers: &HeaderMap) -> ApiResult<Option<Sessi
 }
 
 /// Whether the request carries a session cookie at all.
-pub fn has_cookie(s: &AppState, headers: &HeaderMap) -> bool {
-    !cookies_from(headers, cookie_name(s.auth.secure_cookies)).is_empty()
+pub fn has_cookie(secure_cookies: bool, headers: &HeaderMap) -> bool {
+    !cookies_from(headers, cookie_name(secure_cookies)).is_empty()
 }
 
 // ------------------------------------------------------------------ what signs in
@@ -246,7 +255,7 @@ pub async fn sign_in(
 /// that failed too often waits before its password is even checked ([`super::rate::Backoff`]);
 /// other addresses do not.
 async fn sign_in_inner(s: &AppState, ip: std::net::IpAddr, headers: &HeaderMap, req: SignInReq) -> ApiResult<Response> {
-    s.auth.check_origin_if_present(headers)?;
+    s.auth.origins.check_origin_if_present(headers)?;
     let checked = match (&req.token, &req.password) {
         (Some(t), None) => s.auth.sign_in.use_token(t, crate::clock::now_ms()),
         (None, Some(p)) => {
@@ -287,17 +296,17 @@ async fn sign_in_inner(s: &AppState, ip: std::net::IpAddr, headers: &HeaderMap, 
 #[utoipa::path(get, path = "/api/ext/v1/session", tag = "Extensions", operation_id = "GetSession",
     responses((status = 200, description = "The cookie is a current session.", body = SessionInfo)))]
 pub async fn get_session(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    match lookup(&s, &headers).await {
+    match lookup(&s.db, s.auth.secure_cookies, &headers).await {
         Ok(Some(row)) => with_cookie(Json(row.info()).into_response(), None),
         Ok(None) => {
-            let why = if has_cookie(&s, &headers) {
+            let why = if has_cookie(s.auth.secure_cookies, &headers) {
                 "the console session has ended (it expired, was signed out, or belongs to another server): sign in again"
             } else {
                 "not signed in: open the sign-in link the server printed at start, or sign in with the console password"
             };
-            s.auth.unauthenticated(why, super::is_console(&headers), false)
+            s.auth.digest.unauthenticated(why, super::is_console(&headers), false)
         }
-        Err(e) => e.into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
@@ -308,17 +317,17 @@ pub async fn get_session(State(s): State<AppState>, headers: HeaderMap) -> Respo
     responses((status = 200, description = "Signed out; the cookie is cleared.", body = Empty)))]
 pub async fn sign_out(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let secure = s.auth.secure_cookies;
-    let row = match lookup(&s, &headers).await {
+    let row = match lookup(&s.db, s.auth.secure_cookies, &headers).await {
         Ok(r) => r,
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     if let Some(row) = row {
         let cred = Credential::Session { id_hash: row.id_hash.clone(), csrf_token: row.csrf_token.clone() };
-        if let Err(e) = s.auth.check_change(&Method::DELETE, &headers, &cred) {
+        if let Err(e) = s.auth.origins.check_change(&Method::DELETE, &headers, &cred) {
             return e.into_response();
         }
         if let Err(e) = s.db.write(move |tx| Ok(delete(tx, &row.id_hash)?)).await {
-            return e.into_response();
+            return ApiError::from(e).into_response();
         }
         tracing::info!("console signed out");
     }

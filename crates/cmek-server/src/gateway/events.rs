@@ -125,7 +125,7 @@ pub async fn record(
         })
         .await;
     if let Err(e) = r {
-        tracing::warn!(error = %e.body.message, "recording a gateway event failed");
+        tracing::warn!(error = %e, "recording a gateway event failed");
     }
 }
 

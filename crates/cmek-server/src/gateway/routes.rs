@@ -6,12 +6,12 @@
 use super::Gateway;
 use super::budget::Use;
 use super::events::{self, Outcome};
-use crate::app::AppState;
 use crate::auth::Credential;
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, PageQuery};
 use crate::routes::project_id;
+use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
@@ -21,16 +21,14 @@ use axum::{Extension, Json, Router};
 use cmek_core::ErrorCode;
 use cmek_core::api::ListAwsCmekResp;
 use cmek_core::backup::{BackupEncryption, ListBackupKeysResp, ListBackupsResp};
-use cmek_core::ext::{KeyHealth, KeyHealthList, KmsBackend, ListEventsResp, ServerInfo};
-use cmek_core::kms::KeyHealthState;
+use cmek_core::ext::{KeyHealth, KeyHealthList, ListEventsResp};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1beta/{*rest}", any(forward))
-        .route("/api/ext/v1/server-info", get(server_info))
-        .route("/api/ext/v1/openapi.json", get(crate::routes::ext::openapi))
+        .route("/api/ext/v1/server-info", get(crate::routes::ext::server_info))
         .route("/api/ext/v1/projects/{project_id}/key-health", get(key_health))
         .route("/api/ext/v1/projects/{project_id}/key-health/check", post(key_health))
         .route("/api/ext/v1/projects/{project_id}/events", get(list_events))
@@ -41,19 +39,6 @@ pub fn router() -> Router<AppState> {
 
 fn gateway(s: &AppState) -> &Arc<Gateway> {
     s.gateway.as_ref().expect("the gateway router is only mounted in gateway mode")
-}
-
-/// What server info says in gateway mode: the operator's service account, no sandbox, the
-/// upstream and its budget (never its key pair).
-pub async fn server_info(State(s): State<AppState>) -> Json<ServerInfo> {
-    Json(ServerInfo {
-        service_account_id: s.keys.service_account().map(str::to_owned),
-        kms: KmsBackend::Aws,
-        sandbox_account_id: None,
-        key_check_interval_secs: s.args.key_check_secs.round() as u64,
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        gateway: Some(gateway(&s).info()),
-    })
 }
 
 async fn sandbox_off() -> ApiError {
@@ -285,21 +270,9 @@ pub async fn key_health(State(s): State<AppState>, ApiPath(raw): ApiPath<String>
     })?;
     let mut items = Vec::new();
     for spec in keys.items {
-        let check = s.keys.check(&spec.kms_arn, &spec.region).await;
-        let before = KeyHealth {
-            project_id: pid.to_string(),
-            region: spec.region.clone(),
-            kms_arn: spec.kms_arn.clone(),
-            state: KeyHealthState::Unknown,
-            key_state: None,
-            checked_at: None,
-            last_ok_at: None,
-            causes: Vec::new(),
-            rotation: None,
-            multi_region: false,
-            deletion_date: None,
-        };
-        items.push(crate::keys::health_from(&before, &check, now_ms() / 1000));
+        let check = s.key_access.check(&spec.kms_arn, &spec.region).await;
+        let before = KeyHealth::unchecked(pid.to_string(), &spec);
+        items.push(crate::key_access::health_from(&before, &check, now_ms() / 1000));
     }
     Ok(Json(KeyHealthList { items }))
 }
@@ -345,9 +318,7 @@ pub async fn list_events(
     ApiPath(raw): ApiPath<String>,
     PageQuery(page): PageQuery,
 ) -> ApiResult<Json<ListEventsResp>> {
-    let pid = project_id(&raw)?;
-    let (items, total) = s.db.read(move |c| Ok(crate::store::list_events(c, pid, page)?)).await?;
-    Ok(Json(ListEventsResp { items, total }))
+    crate::routes::ext::events_page(&s, project_id(&raw)?, page, false).await
 }
 
 #[cfg(test)]

@@ -165,15 +165,14 @@ impl Upstream {
         }
         // A 4xx with an ErrorResponse: the upstream's own refusal, as it is.
         let u = upstream.expect("checked above");
-        Err(ApiError {
+        Err(ApiError::with_body(
             status,
-            body: ErrorResponse {
+            ErrorResponse {
                 code: u.code,
                 message: self.redact(&u.message),
                 details: u.details.iter().map(|d| self.redact(d)).collect(),
             },
-            retry_after: None,
-        })
+        ))
     }
 
     fn err(&self, code: ErrorCode, message: String, details: Vec<String>) -> ApiError {

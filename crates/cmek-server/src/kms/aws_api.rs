@@ -7,7 +7,7 @@
 //! DisableKey, ScheduleKeyDeletion, CancelKeyDeletion, EnableKeyRotation, DisableKeyRotation,
 //! GetKeyRotationStatus, ListKeyRotations, RotateKeyOnDemand — with AWS's field names, key states and error types.
 
-use super::sandbox::{DEFAULT_DELETION_DAYS, DEFAULT_ROTATION_DAYS, SandboxKms};
+use super::sandbox::{DEFAULT_DELETION_DAYS, DEFAULT_ROTATION_DAYS, SandboxError, SandboxKms};
 use super::sigv4::{self, SandboxCredentials};
 use crate::error::ApiError;
 use axum::body::Body;
@@ -15,7 +15,6 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use cmek_core::ErrorCode;
 use cmek_core::arn::KmsKeyArn;
 use cmek_core::ext::{CreateSandboxKeyReq, SandboxKey};
 use cmek_core::kms::{DELETION_WINDOW_DAYS, KeyState, ROTATION_PERIOD_DAYS};
@@ -76,20 +75,28 @@ impl AwsError {
 }
 
 /// The sandbox's errors in AWS's terms.
-fn from_api(e: ApiError) -> AwsError {
-    let details = if e.body.details.is_empty() { String::new() } else { format!(": {}", e.body.details.join("; ")) };
-    let message = format!("{}{details}", e.body.message);
-    match e.code() {
-        Some(ErrorCode::SandboxKeyNotFound) => err("NotFoundException", message),
-        Some(ErrorCode::KmsInvalidState) if message.contains("on-demand rotations") => {
-            err("LimitExceededException", message)
+fn from_api(e: SandboxError) -> AwsError {
+    match e {
+        SandboxError::NotFound { .. } => err("NotFoundException", e.to_string()),
+        SandboxError::RotationLimit { .. } => err("LimitExceededException", e.to_string()),
+        SandboxError::InvalidState { .. } => err("KMSInvalidStateException", e.to_string()),
+        SandboxError::Invalid(rule) => {
+            let details: Vec<String> = rule.fields.iter().map(cmek_core::FieldError::to_detail).collect();
+            let details = if details.is_empty() { String::new() } else { format!(": {}", details.join("; ")) };
+            let message = format!("{}{details}", rule.message);
+            if message.contains("MalformedPolicyDocument") {
+                err("MalformedPolicyDocumentException", message)
+            } else {
+                err("ValidationException", message)
+            }
         }
-        Some(ErrorCode::KmsInvalidState) => err("KMSInvalidStateException", message),
-        Some(ErrorCode::ValidationFailed) if message.contains("MalformedPolicyDocument") => {
-            err("MalformedPolicyDocumentException", message)
+        // The server's own failure: logged here, where this answer is made (it never becomes an
+        // `ApiError` answer), and worded as every internal failure is.
+        SandboxError::Storage(s) => {
+            let api = ApiError::from(s);
+            api.log_internal();
+            err("KMSInternalException", api.body.message)
         }
-        Some(ErrorCode::ValidationFailed) => err("ValidationException", message),
-        _ => err("KMSInternalException", message),
     }
 }
 
@@ -301,8 +308,8 @@ impl AwsEndpoint {
         } else {
             key_id.to_owned()
         };
-        let key = self.kms.get(id.clone()).await.map_err(|e| match e.code() {
-            Some(ErrorCode::SandboxKeyNotFound) => err(
+        let key = self.kms.get(id.clone()).await.map_err(|e| match e {
+            SandboxError::NotFound { .. } => err(
                 "NotFoundException",
                 format!("Key 'arn:aws:kms:{region}:{}:key/{id}' does not exist", self.kms.account_id()),
             ),
@@ -481,7 +488,7 @@ impl AwsEndpoint {
 
 /// Routes AWS KMS protocol requests (`POST /` with `X-Amz-Target`) to the endpoint; everything
 /// else goes on to the API and the console.
-pub async fn intercept(State(state): State<crate::app::AppState>, req: Request, next: Next) -> Response {
+pub async fn intercept(State(state): State<crate::state::AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST || req.uri().path() != "/" || !req.headers().contains_key("x-amz-target") {
         return next.run(req).await;
     }

@@ -6,13 +6,12 @@
 //! in the wrong state fail with `KMSInvalidStateException`'s meaning. The AWS protocol in front
 //! of it is `aws_api.rs`; the key checks reach it only through that (and `aws-sdk-kms`).
 
-use crate::db::Db;
-use crate::error::{ApiError, ApiResult};
-use cmek_core::ErrorCode;
+use crate::db::{Db, StorageError};
 use cmek_core::ext::{CreateSandboxKeyReq, KeyRotation, SandboxKey};
 use cmek_core::kms::{DELETION_WINDOW_DAYS, KeyState, ROTATION_PERIOD_DAYS, RotationStatus};
 use cmek_core::policy::{self, PolicyRegion};
 use cmek_core::region::{Partition, is_aws_region_code};
+use cmek_core::{ErrorCode, RuleError};
 use cmek_core::{FieldError, arn::KmsKeyArn};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::sync::Arc;
@@ -32,12 +31,44 @@ fn now_secs() -> i64 {
     crate::clock::now_ms() / 1000
 }
 
-fn invalid_state(key_id: &str, state: KeyState, what: &str) -> ApiError {
-    ApiError::new(ErrorCode::KmsInvalidState, format!("key {key_id} is {}: {what}", state.as_str()))
+/// Why the sandbox KMS refused an operation, in KMS's terms (`aws_api.rs` names the AWS
+/// exception of each; the handlers answer each with its `ErrorCode`).
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// `NotFoundException`.
+    #[error("the sandbox KMS has no key {key_id}")]
+    NotFound { key_id: String },
+    /// `KMSInvalidStateException`.
+    #[error("key {key_id} is {}: {what}", state.as_str())]
+    InvalidState { key_id: String, state: KeyState, what: &'static str },
+    /// `LimitExceededException`.
+    #[error("key {key_id} has had {count} on-demand rotations, the most KMS allows")]
+    RotationLimit { key_id: String, count: i64 },
+    /// A request field breaks a rule (`ValidationException`, `MalformedPolicyDocumentException`).
+    #[error("{0}")]
+    Invalid(RuleError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
-fn not_found(key_id: &str) -> ApiError {
-    ApiError::new(ErrorCode::SandboxKeyNotFound, format!("the sandbox KMS has no key {key_id}"))
+impl From<rusqlite::Error> for SandboxError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Storage(e.into())
+    }
+}
+
+pub type SandboxResult<T> = Result<T, SandboxError>;
+
+fn invalid_state(key_id: &str, state: KeyState, what: &'static str) -> SandboxError {
+    SandboxError::InvalidState { key_id: key_id.to_owned(), state, what }
+}
+
+fn not_found(key_id: &str) -> SandboxError {
+    SandboxError::NotFound { key_id: key_id.to_owned() }
+}
+
+fn invalid(fields: Vec<FieldError>) -> SandboxError {
+    SandboxError::Invalid(RuleError::fields(ErrorCode::ValidationFailed, fields))
 }
 
 struct Row_ {
@@ -91,7 +122,7 @@ fn complete(conn: &Connection, row: Row_) -> rusqlite::Result<SandboxKey> {
     Ok(key)
 }
 
-fn load(conn: &Connection, key_id: &str) -> ApiResult<SandboxKey> {
+fn load(conn: &Connection, key_id: &str) -> SandboxResult<SandboxKey> {
     let row = conn
         .query_row("SELECT * FROM kms_keys WHERE key_id = ?1", [key_id], read_row)
         .optional()?
@@ -99,7 +130,7 @@ fn load(conn: &Connection, key_id: &str) -> ApiResult<SandboxKey> {
     Ok(complete(conn, row)?)
 }
 
-fn state_of(conn: &Connection, key_id: &str) -> ApiResult<KeyState> {
+fn state_of(conn: &Connection, key_id: &str) -> SandboxResult<KeyState> {
     let s: Option<String> =
         conn.query_row("SELECT state FROM kms_keys WHERE key_id = ?1", [key_id], |r| r.get(0)).optional()?;
     let s = s.ok_or_else(|| not_found(key_id))?;
@@ -114,13 +145,12 @@ fn set_state(conn: &Connection, key_id: &str, state: KeyState, deletion_date: Op
     Ok(())
 }
 
-fn check_policy(policy: &str) -> ApiResult<()> {
+fn check_policy(policy: &str) -> SandboxResult<()> {
     let problems = policy::validate_document(policy);
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::fields(
-            ErrorCode::ValidationFailed,
+        Err(invalid(
             problems.into_iter().map(|p| FieldError::new("policy", format!("MalformedPolicyDocument: {p}"))).collect(),
         ))
     }
@@ -135,9 +165,9 @@ impl SandboxKms {
         &self.account_id
     }
 
-    pub async fn list(&self) -> ApiResult<Vec<SandboxKey>> {
+    pub async fn list(&self) -> SandboxResult<Vec<SandboxKey>> {
         self.db
-            .read(|c| {
+            .read_as(|c| {
                 let mut stmt = c.prepare("SELECT * FROM kms_keys ORDER BY seq")?;
                 let rows = stmt.query_map([], read_row)?.collect::<Result<Vec<_>, _>>()?;
                 Ok(rows.into_iter().map(|r| complete(c, r)).collect::<Result<Vec<_>, _>>()?)
@@ -145,12 +175,12 @@ impl SandboxKms {
             .await
     }
 
-    pub async fn get(&self, key_id: String) -> ApiResult<SandboxKey> {
-        self.db.read(move |c| load(c, &key_id)).await
+    pub async fn get(&self, key_id: String) -> SandboxResult<SandboxKey> {
+        self.db.read_as(move |c| load(c, &key_id)).await
     }
 
     /// `CreateKey` (symmetric, `ENCRYPT_DECRYPT`).
-    pub async fn create(&self, req: CreateSandboxKeyReq) -> ApiResult<SandboxKey> {
+    pub async fn create(&self, req: CreateSandboxKeyReq) -> SandboxResult<SandboxKey> {
         let mut errors = Vec::new();
         if !is_aws_region_code(&req.region) {
             errors.push(FieldError::new(
@@ -163,7 +193,7 @@ impl SandboxKms {
             errors.push(FieldError::new("description", "has more than 8192 characters"));
         }
         if !errors.is_empty() {
-            return Err(ApiError::fields(ErrorCode::ValidationFailed, errors));
+            return Err(invalid(errors));
         }
         let policy = match req.policy {
             Some(p) => {
@@ -196,7 +226,7 @@ impl SandboxKms {
         let account = self.account_id.clone();
         let region = req.region;
         self.db
-            .write(move |tx| {
+            .write_as(move |tx| {
                 tx.execute(
                     "INSERT INTO kms_keys (key_id, arn, region, account_id, multi_region, description, state, policy,
                         rotation_enabled, created_at, seq)
@@ -210,10 +240,10 @@ impl SandboxKms {
     }
 
     /// `PutKeyPolicy`: stored exactly as written, after the structural check KMS makes.
-    pub async fn put_policy(&self, key_id: String, policy: String) -> ApiResult<SandboxKey> {
+    pub async fn put_policy(&self, key_id: String, policy: String) -> SandboxResult<SandboxKey> {
         check_policy(&policy)?;
         self.db
-            .write(move |tx| {
+            .write_as(move |tx| {
                 state_of(tx, &key_id)?;
                 tx.execute("UPDATE kms_keys SET policy = ?2 WHERE key_id = ?1", params![key_id, policy])?;
                 load(tx, &key_id)
@@ -221,9 +251,9 @@ impl SandboxKms {
             .await
     }
 
-    pub async fn enable(&self, key_id: String) -> ApiResult<SandboxKey> {
+    pub async fn enable(&self, key_id: String) -> SandboxResult<SandboxKey> {
         self.db
-            .write(move |tx| {
+            .write_as(move |tx| {
                 match state_of(tx, &key_id)? {
                     KeyState::Enabled | KeyState::Disabled => set_state(tx, &key_id, KeyState::Enabled, None)?,
                     s => return Err(invalid_state(&key_id, s, "cancel the key deletion before enabling it")),
@@ -233,9 +263,9 @@ impl SandboxKms {
             .await
     }
 
-    pub async fn disable(&self, key_id: String) -> ApiResult<SandboxKey> {
+    pub async fn disable(&self, key_id: String) -> SandboxResult<SandboxKey> {
         self.db
-            .write(move |tx| {
+            .write_as(move |tx| {
                 match state_of(tx, &key_id)? {
                     KeyState::Enabled | KeyState::Disabled => set_state(tx, &key_id, KeyState::Disabled, None)?,
                     s => return Err(invalid_state(&key_id, s, "a key pending deletion is already unusable")),
@@ -246,19 +276,16 @@ impl SandboxKms {
     }
 
     /// `ScheduleKeyDeletion`: 7–30 days ahead.
-    pub async fn schedule_deletion(&self, key_id: String, days: Option<i64>) -> ApiResult<SandboxKey> {
+    pub async fn schedule_deletion(&self, key_id: String, days: Option<i64>) -> SandboxResult<SandboxKey> {
         let days = days.unwrap_or(DEFAULT_DELETION_DAYS);
         if !DELETION_WINDOW_DAYS.contains(&days) {
-            return Err(ApiError::fields(
-                ErrorCode::ValidationFailed,
-                vec![FieldError::new(
-                    "pending_window_days",
-                    format!("{days} is outside {}–{} days", DELETION_WINDOW_DAYS.start(), DELETION_WINDOW_DAYS.end()),
-                )],
-            ));
+            return Err(invalid(vec![FieldError::new(
+                "pending_window_days",
+                format!("{days} is outside {}–{} days", DELETION_WINDOW_DAYS.start(), DELETION_WINDOW_DAYS.end()),
+            )]));
         }
         self.db
-            .write(move |tx| {
+            .write_as(move |tx| {
                 match state_of(tx, &key_id)? {
                     KeyState::Enabled | KeyState::Disabled => {
                         set_state(tx, &key_id, KeyState::PendingDeletion, Some(now_secs() + days * DAY))?
@@ -271,9 +298,9 @@ impl SandboxKms {
     }
 
     /// `CancelKeyDeletion`: as in KMS, the key comes back Disabled.
-    pub async fn cancel_deletion(&self, key_id: String) -> ApiResult<SandboxKey> {
+    pub async fn cancel_deletion(&self, key_id: String) -> SandboxResult<SandboxKey> {
         self.db
-            .write(move |tx| {
+            .write_as(move |tx| {
                 match state_of(tx, &key_id)? {
                     KeyState::PendingDeletion => set_state(tx, &key_id, KeyState::Disabled, None)?,
                     s => return Err(invalid_state(&key_id, s, "no deletion is scheduled")),
@@ -284,9 +311,9 @@ impl SandboxKms {
     }
 
     /// `RotateKeyOnDemand`: new key material; the key id and ARN stay the same.
-    pub async fn rotate_now(&self, key_id: String) -> ApiResult<SandboxKey> {
+    pub async fn rotate_now(&self, key_id: String) -> SandboxResult<SandboxKey> {
         self.db
-            .write(move |tx| {
+            .write_as(move |tx| {
                 match state_of(tx, &key_id)? {
                     KeyState::Enabled => {}
                     s => return Err(invalid_state(&key_id, s, "only an Enabled key can be rotated")),
@@ -297,10 +324,7 @@ impl SandboxKms {
                     |r| r.get(0),
                 )?;
                 if on_demand >= MAX_ON_DEMAND_ROTATIONS {
-                    return Err(ApiError::new(
-                        ErrorCode::KmsInvalidState,
-                        format!("key {key_id} has had {on_demand} on-demand rotations, the most KMS allows"),
-                    ));
+                    return Err(SandboxError::RotationLimit { key_id, count: on_demand });
                 }
                 tx.execute(
                     "INSERT INTO kms_rotations (key_id, rotated_at, rotation_type) VALUES (?1, ?2, 'ON_DEMAND')",
@@ -312,19 +336,21 @@ impl SandboxKms {
     }
 
     /// `EnableKeyRotation` / `DisableKeyRotation`.
-    pub async fn set_rotation(&self, key_id: String, enabled: bool, period_days: Option<i64>) -> ApiResult<SandboxKey> {
+    pub async fn set_rotation(
+        &self,
+        key_id: String,
+        enabled: bool,
+        period_days: Option<i64>,
+    ) -> SandboxResult<SandboxKey> {
         let period = period_days.unwrap_or(DEFAULT_ROTATION_DAYS);
         if enabled && !ROTATION_PERIOD_DAYS.contains(&period) {
-            return Err(ApiError::fields(
-                ErrorCode::ValidationFailed,
-                vec![FieldError::new(
-                    "period_days",
-                    format!("{period} is outside {}–{} days", ROTATION_PERIOD_DAYS.start(), ROTATION_PERIOD_DAYS.end()),
-                )],
-            ));
+            return Err(invalid(vec![FieldError::new(
+                "period_days",
+                format!("{period} is outside {}–{} days", ROTATION_PERIOD_DAYS.start(), ROTATION_PERIOD_DAYS.end()),
+            )]));
         }
         self.db
-            .write(move |tx| {
+            .write_as(move |tx| {
                 match state_of(tx, &key_id)? {
                     KeyState::Enabled => {}
                     s => return Err(invalid_state(&key_id, s, "rotation can only be changed on an Enabled key")),

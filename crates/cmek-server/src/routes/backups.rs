@@ -4,18 +4,19 @@
 //! restoring one need the key now; a backup under a key restores only where that key is. Also
 //! the automatic daily backup, and the extension that says which key encrypts each backup.
 
-use super::clusters::{cmek_key, event, refused, require_key};
-use super::project_id;
-use crate::app::AppState;
+use super::clusters::cmek_key;
+use super::params::{BackupPath, ClusterPath, PageParams, ProjectPath, RestorePath};
+use super::{event, project_id, refused};
 use crate::backup_store::{self as bstore, NewBackup, NewRestore};
 use crate::clock::now_ms;
+use crate::db::{StorageError, StorageResult};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, JsonBody, PageQuery, parse_id};
-use crate::keys::refusal;
+use crate::key_access::KeyRefusal;
+use crate::state::AppState;
 use crate::store::{self, NewCluster, NewEvent};
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use cmek_core::api::{ClusterType, CreateClusterReq, Empty};
 use cmek_core::backup::{
     Backup, BackupSource, BackupType, CreateBackupReq, CreateRestoreReq, CreateRestoreResp, ListBackupKeysResp,
@@ -23,20 +24,19 @@ use cmek_core::backup::{
     check_create_backup, check_delete_backup, check_restore, check_restore_components,
 };
 use cmek_core::cluster::{DEFAULT_PORT, check_create};
+use cmek_core::cluster_update::check_restore_name;
 use cmek_core::ext::EventKind;
 use cmek_core::lifecycle::Lifecycle;
 use cmek_core::{ErrorCode, FieldError, RuleError};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups", get(list_backups).post(create_backup))
-        .route(
-            "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups/{backup_id}",
-            get(get_backup).delete(delete_backup),
-        )
-        .route("/api/v1beta/projects/{project_id}/restores", get(list_restores).post(create_restore))
-        .route("/api/v1beta/projects/{project_id}/restores/{restore_id}", get(get_restore))
-        .route("/api/ext/v1/projects/{project_id}/clusters/{cluster_id}/backup-keys", get(list_backup_keys))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_backups, create_backup))
+        .routes(routes!(get_backup, delete_backup))
+        .routes(routes!(list_restores, create_restore))
+        .routes(routes!(get_restore))
+        .routes(routes!(list_backup_keys))
 }
 
 fn ids(raw: &(String, String)) -> ApiResult<(u64, u64)> {
@@ -49,12 +49,7 @@ fn ids3(raw: &(String, String, String)) -> ApiResult<(u64, u64, u64)> {
 
 /// List all backups for a cluster, newest first.
 #[utoipa::path(get, path = "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups", tag = "Backup", operation_id = "ListBackUpOfCluster",
-    params(
-        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
-        ("cluster_id" = String, Path, description = "The ID of the cluster (decimal uint64)."),
-        ("page" = Option<i64>, Query, description = "The number of pages (default 1)."),
-        ("page_size" = Option<i64>, Query, description = "The size of a page (default 10, at most 100).")
-    ),
+    params(ClusterPath, PageParams),
     responses((status = 200, description = "A successful response.", body = ListBackupsResp)))]
 pub async fn list_backups(
     State(s): State<AppState>,
@@ -76,10 +71,7 @@ pub async fn list_backups(
 /// Create a manual backup of a running Dedicated cluster. In a CMEK project the backup is
 /// encrypted with the project's key, and the service must be able to use it now.
 #[utoipa::path(post, path = "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups", tag = "Backup", operation_id = "CreateBackup",
-    params(
-        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
-        ("cluster_id" = String, Path, description = "The ID of the cluster (decimal uint64).")
-    ),
+    params(ClusterPath),
     request_body = CreateBackupReq,
     responses((status = 200, description = "A successful response.", body = cmek_core::api::CreatedResp)))]
 pub async fn create_backup(
@@ -95,18 +87,24 @@ pub async fn create_backup(
     let (project, keys, row) =
         s.db.read(move |c| {
             let p = store::require_project(c, pid)?;
-            Ok((p, store::list_keys(c, pid)?, store::require_cluster(c, pid, cid)?))
+            Ok((p, store::list_cmek_specs(c, pid)?, store::require_cluster(c, pid, cid)?))
         })
         .await?;
     check_backup_source(row.cluster_type, row.lifecycle.status_at(now_ms()))?;
     let (_, key) = cmek_key(project.aws_cmek_enabled, &keys);
     let key = key.cloned();
     if let Some(key) = &key
-        && let Err(e) = require_key(&s, pid, key, "creating the backup").await
+        && let Err(e) = s.key_access.require(pid, key, "creating the backup").await
     {
-        return Err(
-            refused(&s, pid, EventKind::BackupRefused, Some((cid, row.name.clone())), row.region.clone(), e).await
-        );
+        return Err(refused(
+            &s,
+            pid,
+            EventKind::BackupRefused,
+            Some((cid, row.name.clone())),
+            row.region.clone(),
+            e.into(),
+        )
+        .await);
     }
     let ms = s.durations.create_ms;
     let id =
@@ -158,11 +156,7 @@ fn encrypted_with(kms_arn: Option<&str>) -> String {
 
 /// Get a backup of a cluster.
 #[utoipa::path(get, path = "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups/{backup_id}", tag = "Backup", operation_id = "GetBackupOfCluster",
-    params(
-        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
-        ("cluster_id" = String, Path, description = "The ID of the cluster (decimal uint64)."),
-        ("backup_id" = String, Path, description = "The ID of the backup (decimal uint64).")
-    ),
+    params(BackupPath),
     responses((status = 200, description = "A successful response.", body = Backup)))]
 pub async fn get_backup(
     State(s): State<AppState>,
@@ -181,11 +175,7 @@ pub async fn get_backup(
 
 /// Delete a finished backup; afterwards GET answers 404.
 #[utoipa::path(delete, path = "/api/v1beta/projects/{project_id}/clusters/{cluster_id}/backups/{backup_id}", tag = "Backup", operation_id = "DeleteBackup",
-    params(
-        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
-        ("cluster_id" = String, Path, description = "The ID of the cluster (decimal uint64)."),
-        ("backup_id" = String, Path, description = "The ID of the backup (decimal uint64).")
-    ),
+    params(BackupPath),
     responses((status = 200, description = "A successful response.", body = Empty)))]
 pub async fn delete_backup(
     State(s): State<AppState>,
@@ -217,11 +207,7 @@ pub async fn delete_backup(
 
 /// List the restore tasks in a project, newest first.
 #[utoipa::path(get, path = "/api/v1beta/projects/{project_id}/restores", tag = "Restore", operation_id = "ListRestoreTasks",
-    params(
-        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
-        ("page" = Option<i64>, Query, description = "The number of pages (default 1)."),
-        ("page_size" = Option<i64>, Query, description = "The size of a page (default 10, at most 100).")
-    ),
+    params(ProjectPath, PageParams),
     responses((status = 200, description = "A successful response.", body = ListRestoresResp)))]
 pub async fn list_restores(
     State(s): State<AppState>,
@@ -241,10 +227,7 @@ pub async fn list_restores(
 
 /// Get a restore task.
 #[utoipa::path(get, path = "/api/v1beta/projects/{project_id}/restores/{restore_id}", tag = "Restore", operation_id = "GetRestoreTask",
-    params(
-        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
-        ("restore_id" = String, Path, description = "The ID of the restore task (decimal uint64).")
-    ),
+    params(RestorePath),
     responses((status = 200, description = "A successful response.", body = Restore)))]
 pub async fn get_restore(
     State(s): State<AppState>,
@@ -284,15 +267,11 @@ pub async fn create_restore(
     let (project, keys, backup, source) =
         s.db.read(move |c| {
             let p = store::require_project(c, pid)?;
-            let keys = store::list_keys(c, pid)?;
-            let b = bstore::get_backup(c, bid)?.ok_or_else(|| {
-                ApiError::fields(
-                    ErrorCode::BackupNotFound,
-                    vec![FieldError::new("backup_id", format!("backup {bid} does not exist"))],
-                )
-            })?;
-            let src = store::get_cluster_even_deleted(c, b.cluster_id)?.ok_or_else(|| {
-                ApiError::internal("reading the backed-up cluster", "the backup's cluster row is missing")
+            let keys = store::list_cmek_specs(c, pid)?;
+            let b = bstore::get_backup(c, bid)?.ok_or_else(|| restore_source_gone(bid))?;
+            let src = store::get_cluster_even_deleted(c, b.cluster_id)?.ok_or(StorageError::Inconsistent {
+                doing: "reading the backed-up cluster",
+                what: "the backup's cluster row is missing",
             })?;
             Ok((p, keys, b, src))
         })
@@ -322,12 +301,7 @@ pub async fn create_restore(
         config: req.config.clone(),
     };
     let mut fields = check_create(&cluster_req, &s.catalog);
-    if req.name == source.name {
-        fields.push(FieldError::new(
-            "name",
-            format!("\"{}\" is the backed-up cluster's name; the restored cluster needs a different one", req.name),
-        ));
-    }
+    fields.extend(check_restore_name(&source.name, &req.name));
     if let (Some(from), Some(to)) = (&source.components, &req.config.components) {
         fields.extend(check_restore_components(from, to));
     }
@@ -336,9 +310,9 @@ pub async fn create_restore(
     }
     let key = key.cloned();
     if let Some(key) = &key
-        && let Err(e) = require_key(&s, pid, key, "restoring the backup").await
+        && let Err(e) = s.key_access.require(pid, key, "restoring the backup").await
     {
-        return Err(refused(&s, pid, EventKind::RestoreRefused, None, source.region.clone(), e).await);
+        return Err(refused(&s, pid, EventKind::RestoreRefused, None, source.region.clone(), e.into()).await);
     }
     let durations = s.durations;
     let (rid, cid) =
@@ -346,10 +320,7 @@ pub async fn create_restore(
             let now = now_ms();
             // Again inside the transaction: the backup may have been deleted meanwhile.
             if bstore::get_backup(tx, bid)?.is_none() {
-                return Err(ApiError::fields(
-                    ErrorCode::BackupNotFound,
-                    vec![FieldError::new("backup_id", format!("backup {bid} does not exist"))],
-                ));
+                return Err(restore_source_gone(bid));
             }
             let lifecycle = Lifecycle::creating(now, durations);
             let cid = store::insert_cluster(
@@ -403,14 +374,18 @@ pub async fn create_restore(
     Ok(Json(CreateRestoreResp { id: rid.to_string(), cluster_id: cid.to_string() }))
 }
 
+/// The restore's `backup_id` names no backup.
+fn restore_source_gone(bid: u64) -> StorageError {
+    RuleError::fields(
+        ErrorCode::BackupNotFound,
+        vec![FieldError::new("backup_id", format!("backup {bid} does not exist"))],
+    )
+    .into()
+}
+
 /// Which key encrypts each backup of a cluster (v1beta does not say), and why a backup failed.
 #[utoipa::path(get, path = "/api/ext/v1/projects/{project_id}/clusters/{cluster_id}/backup-keys", tag = "Extensions", operation_id = "ListBackupKeys",
-    params(
-        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
-        ("cluster_id" = String, Path, description = "The ID of the cluster (decimal uint64)."),
-        ("page" = Option<i64>, Query, description = "The number of pages (default 1), as ListBackUpOfCluster."),
-        ("page_size" = Option<i64>, Query, description = "The size of a page (default 10, at most 100).")
-    ),
+    params(ClusterPath, PageParams),
     responses((status = 200, description = "A successful response.", body = ListBackupKeysResp)))]
 pub async fn list_backup_keys(
     State(s): State<AppState>,
@@ -431,7 +406,7 @@ pub async fn list_backup_keys(
 /// The automatic daily backup: every running Dedicated cluster whose last one is an interval
 /// old gets one. In a CMEK project the key is checked first; while the service cannot use it,
 /// the backup is recorded as FAILED with the cause (and an event), and the next day tries again.
-pub async fn run_auto_backups(s: &AppState) -> ApiResult<usize> {
+pub async fn run_auto_backups(s: &AppState) -> StorageResult<usize> {
     let now = now_ms();
     let interval = (s.args.auto_backup_secs * 1000.0).round() as i64;
     let due: Vec<_> =
@@ -442,12 +417,15 @@ pub async fn run_auto_backups(s: &AppState) -> ApiResult<usize> {
             .collect();
     for cand in &due {
         let (pid, cid) = (cand.cluster.project_id, cand.cluster.id);
-        let key =
-            if cand.cmek { s.db.read(move |c| Ok(store::list_keys(c, pid)?)).await?.into_iter().next() } else { None };
+        let key = if cand.cmek {
+            s.db.read(move |c| Ok(store::list_cmek_specs(c, pid)?)).await?.into_iter().next()
+        } else {
+            None
+        };
         let failure = match &key {
             Some(k) => {
-                let (check, _) = s.keys.check_and_record(pid, k).await?;
-                (!check.is_ok()).then(|| refusal(&check, &k.kms_arn, &k.region, "the automatic backup").body)
+                let (check, _) = s.key_access.check_and_record(pid, k).await?;
+                (!check.is_ok()).then(|| KeyRefusal::new(&check, &k.kms_arn, &k.region, "the automatic backup"))
             }
             None => None,
         };
@@ -477,7 +455,7 @@ pub async fn run_auto_backups(s: &AppState) -> ApiResult<usize> {
                     format!("automatic daily backup failed: {}", e.message),
                     EventKind::BackupFailed,
                     format!("the daily backup of cluster \"{}\" failed: {}", row.name, e.message),
-                    e.details.clone(),
+                    e.causes.clone(),
                 ),
             };
             bstore::insert_backup(

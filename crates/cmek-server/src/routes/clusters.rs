@@ -2,50 +2,42 @@
 //! resume, scale and delete, with the CMEK placement rules and the key check before anything
 //! that needs the key (create, resume, scale).
 
-use super::project_id;
-use crate::app::AppState;
+use super::params::{ClusterPath, PageParams, ProjectPath};
+use super::{event, project_id, refused};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, JsonBody, JsonBytes, PageQuery, parse_id, parse_json};
-use crate::keys::refusal;
-use crate::store::{self, ClusterRow, NewCluster, NewEvent};
+use crate::state::AppState;
+use crate::store::{self, ClusterRow, NewCluster};
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use cmek_core::api::{
-    AwsCmekSpec, ClusterItem, ClusterStatus, ClusterType, CreateClusterReq, CreatedResp, Empty, ListClustersResp,
-    UpdateClusterReq,
+    AwsCmekSpec, ClusterItem, ClusterType, CreateClusterReq, CreatedResp, Empty, ListClustersResp, UpdateClusterReq,
 };
 use cmek_core::cluster::{
-    CmekContext, DEFAULT_PORT, check_cmek_placement, check_create, check_storage_change_interval,
-    check_update_components, check_update_target,
+    CmekContext, DEFAULT_PORT, check_cmek_placement, check_create, check_storage_change_interval, check_update_target,
+};
+use cmek_core::cluster_update::{
+    ComponentChange, ScaleTarget, decode_update, kept_components, plan_component_change, update_field,
 };
 use cmek_core::ext::EventKind;
 use cmek_core::lifecycle::{Action, Lifecycle};
-use cmek_core::{ErrorCode, FieldError, RuleError};
+use cmek_core::{ErrorCode, RuleError};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1beta/projects/{project_id}/clusters", get(list_clusters).post(create_cluster)).route(
-        "/api/v1beta/projects/{project_id}/clusters/{cluster_id}",
-        get(get_cluster).patch(update_cluster).delete(delete_cluster),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_clusters, create_cluster)).routes(routes!(
+        get_cluster,
+        update_cluster,
+        delete_cluster
+    ))
 }
 
 fn ids(raw: &(String, String)) -> ApiResult<(u64, u64)> {
     Ok((project_id(&raw.0)?, parse_id("cluster_id", &raw.1)?))
-}
-
-pub(crate) fn event<'a>(
-    pid: u64,
-    kind: EventKind,
-    cluster: Option<(u64, &'a str)>,
-    region: &'a str,
-    message: String,
-) -> NewEvent<'a> {
-    NewEvent { project_id: pid, at_ms: now_ms(), kind, cluster, region: Some(region), message, details: Vec::new() }
 }
 
 /// The project's configured key, when it is a CMEK project that has one.
@@ -57,41 +49,9 @@ pub(crate) fn cmek_key(cmek: bool, keys: &[AwsCmekSpec]) -> (CmekContext<'_>, Op
     }
 }
 
-/// Checks the project's key now (and records what was found); the refusal names the cause.
-pub(crate) async fn require_key(s: &AppState, pid: u64, key: &AwsCmekSpec, doing: &str) -> ApiResult<()> {
-    let (check, _) = s.keys.check_and_record(pid, key).await?;
-    if check.is_ok() { Ok(()) } else { Err(refusal(&check, &key.kms_arn, &key.region, doing)) }
-}
-
-/// Records a refusal as an event, then returns it.
-pub(crate) async fn refused(
-    s: &AppState,
-    pid: u64,
-    kind: EventKind,
-    cluster: Option<(u64, String)>,
-    region: String,
-    err: ApiError,
-) -> ApiError {
-    let (message, details) = (err.body.message.clone(), err.body.details.clone());
-    let logged =
-        s.db.write(move |tx| {
-            let c = cluster.as_ref().map(|(id, n)| (*id, n.as_str()));
-            Ok(store::insert_event(tx, &NewEvent { details, ..event(pid, kind, c, &region, message) })?)
-        })
-        .await;
-    if let Err(e) = logged {
-        tracing::warn!(?e.body, "could not record a refusal event");
-    }
-    err
-}
-
 /// List all clusters in a project.
 #[utoipa::path(get, path = "/api/v1beta/projects/{project_id}/clusters", tag = "Cluster", operation_id = "ListClustersOfProject",
-    params(
-        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
-        ("page" = Option<i64>, Query, description = "The number of pages (default 1)."),
-        ("page_size" = Option<i64>, Query, description = "The size of a page (default 10, at most 100).")
-    ),
+    params(ProjectPath, PageParams),
     responses((status = 200, description = "A successful response.", body = ListClustersResp)))]
 pub async fn list_clusters(
     State(s): State<AppState>,
@@ -126,7 +86,7 @@ fn json_response(body: Bytes) -> Response {
 /// Create a cluster. In a CMEK project: DEDICATED on AWS in the key's region, after the key is
 /// configured and while the service can use it.
 #[utoipa::path(post, path = "/api/v1beta/projects/{project_id}/clusters", tag = "Cluster", operation_id = "CreateCluster",
-    params(("project_id" = String, Path, description = "The ID of the project (decimal uint64).")),
+    params(ProjectPath),
     request_body = CreateClusterReq,
     responses((status = 200, description = "A successful response.", body = CreatedResp)))]
 pub async fn create_cluster(
@@ -136,7 +96,8 @@ pub async fn create_cluster(
 ) -> ApiResult<Json<CreatedResp>> {
     let pid = project_id(&raw)?;
     let req = parse_create_cluster(&body)?;
-    let (project, keys) = s.db.read(move |c| Ok((store::require_project(c, pid)?, store::list_keys(c, pid)?))).await?;
+    let (project, keys) =
+        s.db.read(move |c| Ok((store::require_project(c, pid)?, store::list_cmek_specs(c, pid)?))).await?;
     let (ctx, key) = cmek_key(project.aws_cmek_enabled, &keys);
     if let Err(e) = check_cmek_placement(ctx, req.cluster_type, req.cloud_provider, &req.region) {
         return Err(refused(&s, pid, EventKind::ClusterCreateRefused, None, req.region.clone(), e.into()).await);
@@ -146,18 +107,15 @@ pub async fn create_cluster(
         return Err(RuleError::fields(ErrorCode::ValidationFailed, fields).into());
     }
     if let Some(key) = key
-        && let Err(e) = require_key(&s, pid, key, "creating the cluster").await
+        && let Err(e) = s.key_access.require(pid, key, "creating the cluster").await
     {
-        return Err(refused(&s, pid, EventKind::ClusterCreateRefused, None, req.region.clone(), e).await);
+        return Err(refused(&s, pid, EventKind::ClusterCreateRefused, None, req.region.clone(), e.into()).await);
     }
     let durations = s.durations;
     let id =
         s.db.write(move |tx| {
             let now = now_ms();
-            let components = match req.cluster_type {
-                cmek_core::api::ClusterType::Dedicated => req.config.components.as_ref(),
-                cmek_core::api::ClusterType::Developer => None,
-            };
+            let components = kept_components(req.cluster_type, req.config.components.as_ref());
             let id = store::insert_cluster(
                 tx,
                 &NewCluster {
@@ -212,10 +170,7 @@ fn parse_create_cluster(body: &[u8]) -> ApiResult<CreateClusterReq> {
 
 /// Get a cluster.
 #[utoipa::path(get, path = "/api/v1beta/projects/{project_id}/clusters/{cluster_id}", tag = "Cluster", operation_id = "GetCluster",
-    params(
-        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
-        ("cluster_id" = String, Path, description = "The ID of the cluster (decimal uint64).")
-    ),
+    params(ClusterPath),
     responses((status = 200, description = "A successful response.", body = ClusterItem)))]
 pub async fn get_cluster(
     State(s): State<AppState>,
@@ -234,10 +189,7 @@ pub async fn get_cluster(
 /// Pause (`config.paused: true`, from AVAILABLE), resume (`false`, from PAUSED; needs the key)
 /// or scale (`config.components`, from AVAILABLE) a cluster; never two of them at once.
 #[utoipa::path(patch, path = "/api/v1beta/projects/{project_id}/clusters/{cluster_id}", tag = "Cluster", operation_id = "UpdateCluster",
-    params(
-        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
-        ("cluster_id" = String, Path, description = "The ID of the cluster (decimal uint64).")
-    ),
+    params(ClusterPath),
     request_body = UpdateClusterReq,
     responses((status = 200, description = "A successful response.", body = Empty)))]
 pub async fn update_cluster(
@@ -247,66 +199,41 @@ pub async fn update_cluster(
 ) -> ApiResult<Json<Empty>> {
     let (pid, cid) = ids(&raw)?;
     let config = req.config;
-    let action = match (config.paused, &config.components) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::new(
-                ErrorCode::UpdateConflictingFields,
-                "config.paused and config.components cannot be set together: pause or resume, or change the components, in separate requests",
-            ));
-        }
-        (None, None) => {
-            return Err(ApiError::new(
-                ErrorCode::UpdateEmpty,
-                "nothing to change: set config.paused (true pauses, false resumes) or config.components",
-            ));
-        }
-        (Some(true), None) => Action::Pause,
-        (Some(false), None) => Action::Resume,
-        (None, Some(_)) => Action::Modify,
-    };
+    let action = decode_update(&config)?;
     let (project, keys, row, storage_changed_at) =
         s.db.read(move |c| {
             let p = store::require_project(c, pid)?;
             let row = store::require_cluster(c, pid, cid)?;
-            Ok((p, store::list_keys(c, pid)?, row, store::storage_changed_at(c, cid)?))
+            Ok((p, store::list_cmek_specs(c, pid)?, row, store::storage_changed_at(c, cid)?))
         })
         .await?;
     let now = now_ms();
-    check_update_target(row.cluster_type, if config.paused.is_some() { "config.paused" } else { "config.components" })?;
+    check_update_target(row.cluster_type, update_field(action))?;
     // The state rule first: a resume of a running cluster is a state conflict, not a key problem.
     row.lifecycle.apply(action, now, s.durations)?;
-    let next_components = match &config.components {
+    let change = match &config.components {
         Some(change) => {
-            let entry = s.catalog.find(row.cluster_type, row.cloud_provider, &row.region).ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::ValidationFailed,
-                    format!("{} is no longer offered, so the cluster cannot be scaled", row.region),
-                )
-            })?;
-            let current = row.components.clone().ok_or_else(|| {
-                RuleError::fields(
-                    ErrorCode::ValidationFailed,
-                    vec![FieldError::new("config.components", "a Serverless cluster has no components to change")],
-                )
-            })?;
-            let next = check_update_components(&current, change, entry)?;
-            if next.tikv.storage_size_gib != current.tikv.storage_size_gib {
-                check_storage_change_interval(row.cloud_provider, storage_changed_at, now)?;
-            }
-            Some((next.tikv.storage_size_gib != current.tikv.storage_size_gib, next))
+            let target = ScaleTarget {
+                cluster_type: row.cluster_type,
+                cloud_provider: row.cloud_provider,
+                region: &row.region,
+                components: row.components.as_ref(),
+                storage_changed_at_ms: storage_changed_at,
+            };
+            Some(plan_component_change(&s.catalog, target, change, now)?)
         }
         None => None,
     };
     let (_, key) = cmek_key(project.aws_cmek_enabled, &keys);
     if let (Some(key), Action::Resume | Action::Modify) = (key, action) {
         let doing = if action == Action::Resume { "resuming the cluster" } else { "changing the cluster's components" };
-        if let Err(e) = require_key(&s, pid, key, doing).await {
+        if let Err(e) = s.key_access.require(pid, key, doing).await {
             let kind = if action == Action::Resume {
                 EventKind::ClusterResumeRefused
             } else {
                 EventKind::ClusterModifyRefused
             };
-            return Err(refused(&s, pid, kind, Some((cid, row.name.clone())), row.region.clone(), e).await);
+            return Err(refused(&s, pid, kind, Some((cid, row.name.clone())), row.region.clone(), e.into()).await);
         }
     }
     let durations = s.durations;
@@ -316,7 +243,7 @@ pub async fn update_cluster(
         let now = now_ms();
         let next = row.lifecycle.apply(action, now, durations)?;
         store::set_lifecycle(tx, cid, next)?;
-        if let Some((storage_changed, c)) = &next_components {
+        if let Some(ComponentChange { next: c, storage_changed }) = &change {
             if *storage_changed {
                 // Again inside the transaction: of two concurrent storage changes, one lands.
                 check_storage_change_interval(row.cloud_provider, store::storage_changed_at(tx, cid)?, now)?;
@@ -343,10 +270,7 @@ pub async fn update_cluster(
 
 /// Delete a cluster; afterwards GET answers 404.
 #[utoipa::path(delete, path = "/api/v1beta/projects/{project_id}/clusters/{cluster_id}", tag = "Cluster", operation_id = "DeleteCluster",
-    params(
-        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
-        ("cluster_id" = String, Path, description = "The ID of the cluster (decimal uint64).")
-    ),
+    params(ClusterPath),
     responses((status = 200, description = "A successful response.", body = Empty)))]
 pub async fn delete_cluster(
     State(s): State<AppState>,
@@ -373,22 +297,4 @@ pub async fn delete_cluster(
     })
     .await?;
     Ok(Json(Empty {}))
-}
-
-/// Settles the transitions whose time has come and records AVAILABLE / PAUSED events.
-pub fn settle_due(tx: &rusqlite::Transaction<'_>, now: i64) -> rusqlite::Result<usize> {
-    let due = store::due_transitions(tx, now)?;
-    for row in &due {
-        let Some((to, at)) = row.lifecycle.settles else { continue };
-        store::set_lifecycle(tx, row.id, row.lifecycle.settled(now))?;
-        let (kind, message) = match to {
-            ClusterStatus::Paused => (EventKind::ClusterPaused, format!("Cluster \"{}\" is paused.", row.name)),
-            _ => (EventKind::ClusterAvailable, format!("Cluster \"{}\" is available.", row.name)),
-        };
-        store::insert_event(
-            tx,
-            &NewEvent { at_ms: at, ..event(row.project_id, kind, Some((row.id, &row.name)), &row.region, message) },
-        )?;
-    }
-    Ok(due.len())
 }

@@ -1,26 +1,27 @@
 //! `GET`/`POST /api/v1beta/projects/{project_id}/aws-cmek`.
 
-use super::project_id;
-use crate::app::AppState;
+use super::params::ProjectPath;
+use super::{project_id, refused};
 use crate::clock::now_ms;
 use crate::error::ApiResult;
 use crate::extract::{ApiPath, JsonBody};
-use crate::keys::refusal;
+use crate::key_access::KeyRefusal;
+use crate::state::AppState;
 use crate::store::{self, NewEvent};
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use cmek_core::api::{CreateAwsCmekReq, Empty, ListAwsCmekResp};
 use cmek_core::cmek::{Configure, check_configure};
 use cmek_core::ext::EventKind;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1beta/projects/{project_id}/aws-cmek", get(list_aws_cmek).post(create_aws_cmek))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_aws_cmek, create_aws_cmek))
 }
 
 /// List AWS Customer-Managed Encryption Keys for a project.
 #[utoipa::path(get, path = "/api/v1beta/projects/{project_id}/aws-cmek", tag = "Cluster", operation_id = "ListAwsCmek",
-    params(("project_id" = String, Path, description = "The ID of the project (decimal uint64).")),
+    params(ProjectPath),
     responses((status = 200, description = "A successful response.", body = ListAwsCmekResp)))]
 pub async fn list_aws_cmek(
     State(s): State<AppState>,
@@ -30,7 +31,7 @@ pub async fn list_aws_cmek(
     let items =
         s.db.read(move |c| {
             store::require_project(c, pid)?;
-            Ok(store::list_keys(c, pid)?)
+            Ok(store::list_cmek_specs(c, pid)?)
         })
         .await?;
     Ok(Json(ListAwsCmekResp { items }))
@@ -40,7 +41,7 @@ pub async fn list_aws_cmek(
 /// naming each cause, when it cannot use it. Sending the configured key again changes nothing;
 /// another key, or another region, is refused.
 #[utoipa::path(post, path = "/api/v1beta/projects/{project_id}/aws-cmek", tag = "Cluster", operation_id = "CreateAwsCmek",
-    params(("project_id" = String, Path, description = "The ID of the project (decimal uint64).")),
+    params(ProjectPath),
     request_body = CreateAwsCmekReq,
     responses((status = 200, description = "A successful response.", body = Empty)))]
 pub async fn create_aws_cmek(
@@ -51,46 +52,30 @@ pub async fn create_aws_cmek(
     let pid = project_id(&raw)?;
     let regions: Vec<String> = s.cmek_regions().into_iter().map(str::to_owned).collect();
     let (project, existing) =
-        s.db.read(move |c| Ok((store::require_project(c, pid)?, store::list_keys(c, pid)?))).await?;
+        s.db.read(move |c| Ok((store::require_project(c, pid)?, store::list_cmek_specs(c, pid)?))).await?;
     let region_refs: Vec<&str> = regions.iter().map(String::as_str).collect();
     let spec = match check_configure(project.aws_cmek_enabled, &existing, &req, &region_refs)? {
         Configure::Unchanged(_) => return Ok(Json(Empty {})),
         Configure::Add(spec) => spec,
     };
     // "Test and add": the key must be usable before it is recorded.
-    let check = s.keys.check(&spec.kms_arn, &spec.region).await;
+    let check = s.key_access.check(&spec.kms_arn, &spec.region).await;
     if !check.is_ok() {
-        let err = refusal(&check, &spec.kms_arn, &spec.region, "configuring the key");
-        let (message, details, region) = (err.body.message.clone(), err.body.details.clone(), spec.region.clone());
-        s.db.write(move |tx| {
-            Ok(store::insert_event(
-                tx,
-                &NewEvent {
-                    project_id: pid,
-                    at_ms: now_ms(),
-                    kind: EventKind::KeyConfigureRefused,
-                    cluster: None,
-                    region: Some(&region),
-                    message,
-                    details,
-                },
-            )?)
-        })
-        .await?;
-        return Err(err);
+        let err = KeyRefusal::new(&check, &spec.kms_arn, &spec.region, "configuring the key").into();
+        return Err(refused(&s, pid, EventKind::KeyConfigureRefused, None, spec.region.clone(), err).await);
     }
     let added = {
         let spec = spec.clone();
         s.db
             .write(move |tx| {
                 // Checked again inside the transaction: of concurrent requests, one region wins.
-                let existing = store::list_keys(tx, pid)?;
+                let existing = store::list_cmek_specs(tx, pid)?;
                 let refs: Vec<&str> = regions.iter().map(String::as_str).collect();
                 match check_configure(true, &existing, &CreateAwsCmekReq { specs: vec![spec.clone()] }, &refs)? {
                     Configure::Unchanged(_) => Ok(false),
                     Configure::Add(spec) => {
                         let now = now_ms();
-                        store::insert_key(tx, pid, &spec, now)?;
+                        store::insert_cmek_spec(tx, pid, &spec, now)?;
                         store::insert_event(
                             tx,
                             &NewEvent {
@@ -113,7 +98,7 @@ pub async fn create_aws_cmek(
             .await?
     };
     if added {
-        s.keys.record(pid, spec, check).await?;
+        s.key_access.record(pid, spec, check).await?;
     }
     Ok(Json(Empty {}))
 }

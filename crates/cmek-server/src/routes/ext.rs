@@ -1,57 +1,55 @@
 //! Extensions beyond v1beta, under `/api/ext/v1`: what the server is, key health and the
 //! project's events, and the server's own OpenAPI document.
 
+use super::params::{PageParams, ProjectPath};
 use super::project_id;
-use crate::app::AppState;
 use crate::error::ApiResult;
 use crate::extract::{ApiPath, PageQuery};
+use crate::state::AppState;
 use crate::store;
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use cmek_core::ext::{KeyHealthList, KmsBackend, ListEventsResp, ServerInfo};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/ext/v1/server-info", get(server_info))
-        .route("/api/ext/v1/openapi.json", get(openapi))
-        .route("/api/ext/v1/projects/{project_id}/key-health", get(key_health))
-        .route("/api/ext/v1/projects/{project_id}/key-health/check", post(check_key_health))
-        .route("/api/ext/v1/projects/{project_id}/events", get(list_events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(server_info))
+        .routes(routes!(key_health))
+        .routes(routes!(check_key_health))
+        .routes(routes!(list_events))
 }
 
-/// What this server offers beyond v1beta: the service account to trust, the KMS it asks.
+/// What this server offers beyond v1beta: the service account to trust, the KMS it asks. A
+/// gateway says its upstream and budget (never its key pair), and that it has no sandbox: its
+/// keys are the organisation's, in AWS KMS.
 #[utoipa::path(get, path = "/api/ext/v1/server-info", tag = "Extensions", operation_id = "GetServerInfo",
     responses((status = 200, description = "A successful response.", body = ServerInfo)))]
 pub async fn server_info(State(s): State<AppState>) -> Json<ServerInfo> {
+    let gateway = s.gateway.as_ref().map(|g| g.info());
     Json(ServerInfo {
-        service_account_id: s.keys.service_account().map(str::to_owned),
-        kms: match s.args.kms.kms {
-            crate::kms::KmsChoice::Sandbox => KmsBackend::Sandbox,
-            crate::kms::KmsChoice::Aws => KmsBackend::Aws,
+        service_account_id: s.key_access.service_account().map(str::to_owned),
+        kms: match (&gateway, s.args.kms.kms) {
+            (None, crate::kms::KmsChoice::Sandbox) => KmsBackend::Sandbox,
+            _ => KmsBackend::Aws,
         },
-        sandbox_account_id: Some(s.sandbox.account_id().to_owned()),
+        sandbox_account_id: gateway.is_none().then(|| s.sandbox.account_id().to_owned()),
         key_check_interval_secs: s.args.key_check_secs.round() as u64,
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        gateway: None,
+        gateway,
     })
-}
-
-/// This server's OpenAPI 3.1 document (v1beta operations and the extensions).
-pub async fn openapi() -> Json<serde_json::Value> {
-    Json(crate::openapi::document())
 }
 
 /// The health of the project's configured keys, as last checked.
 #[utoipa::path(get, path = "/api/ext/v1/projects/{project_id}/key-health", tag = "Extensions", operation_id = "GetKeyHealth",
-    params(("project_id" = String, Path, description = "The ID of the project (decimal uint64).")),
+    params(ProjectPath),
     responses((status = 200, description = "A successful response.", body = KeyHealthList)))]
 pub async fn key_health(State(s): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<KeyHealthList>> {
     let pid = project_id(&raw)?;
     let items =
         s.db.read(move |c| {
             store::require_project(c, pid)?;
-            let keys = store::list_keys(c, pid)?;
+            let keys = store::list_cmek_specs(c, pid)?;
             Ok(keys.iter().map(|k| store::get_health(c, pid, k)).collect::<Result<Vec<_>, _>>()?)
         })
         .await?;
@@ -60,7 +58,7 @@ pub async fn key_health(State(s): State<AppState>, ApiPath(raw): ApiPath<String>
 
 /// Checks the project's keys now ("Test now") and answers their health.
 #[utoipa::path(post, path = "/api/ext/v1/projects/{project_id}/key-health/check", tag = "Extensions", operation_id = "CheckKeyHealth",
-    params(("project_id" = String, Path, description = "The ID of the project (decimal uint64).")),
+    params(ProjectPath),
     responses((status = 200, description = "A successful response.", body = KeyHealthList)))]
 pub async fn check_key_health(
     State(s): State<AppState>,
@@ -70,23 +68,19 @@ pub async fn check_key_health(
     let keys =
         s.db.read(move |c| {
             store::require_project(c, pid)?;
-            Ok(store::list_keys(c, pid)?)
+            Ok(store::list_cmek_specs(c, pid)?)
         })
         .await?;
     let mut items = Vec::with_capacity(keys.len());
     for k in &keys {
-        items.push(s.keys.check_and_record(pid, k).await?.1);
+        items.push(s.key_access.check_and_record(pid, k).await?.1);
     }
     Ok(Json(KeyHealthList { items }))
 }
 
 /// The project's events, newest first.
 #[utoipa::path(get, path = "/api/ext/v1/projects/{project_id}/events", tag = "Extensions", operation_id = "ListEvents",
-    params(
-        ("project_id" = String, Path, description = "The ID of the project (decimal uint64)."),
-        ("page" = Option<i64>, Query, description = "The number of pages (default 1)."),
-        ("page_size" = Option<i64>, Query, description = "The size of a page (default 10, at most 100).")
-    ),
+    params(ProjectPath, PageParams),
     responses((status = 200, description = "A successful response.", body = ListEventsResp)))]
 pub async fn list_events(
     State(s): State<AppState>,
@@ -94,9 +88,22 @@ pub async fn list_events(
     PageQuery(page): PageQuery,
 ) -> ApiResult<Json<ListEventsResp>> {
     let pid = project_id(&raw)?;
+    events_page(&s, pid, page, true).await
+}
+
+/// A page of the project's events, newest first. A gateway keeps the events of projects that
+/// are the upstream's, so it does not ask for the project's row (`of_a_local_project` false).
+pub async fn events_page(
+    s: &AppState,
+    pid: u64,
+    page: cmek_core::page::Page,
+    of_a_local_project: bool,
+) -> ApiResult<Json<ListEventsResp>> {
     let (items, total) =
         s.db.read(move |c| {
-            store::require_project(c, pid)?;
+            if of_a_local_project {
+                store::require_project(c, pid)?;
+            }
             Ok(store::list_events(c, pid, page)?)
         })
         .await?;

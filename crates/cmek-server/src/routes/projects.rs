@@ -1,28 +1,26 @@
 //! `GET`/`POST /api/v1beta/projects`.
 
-use crate::app::AppState;
+use super::params::PageParams;
 use crate::clock::now_ms;
 use crate::error::ApiResult;
 use crate::extract::{JsonBody, PageQuery};
+use crate::state::AppState;
 use crate::store::{self, NewEvent};
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use cmek_core::api::{CreateProjectReq, CreatedResp, ListProjectsResp};
 use cmek_core::cmek::check_project_name;
 use cmek_core::ext::EventKind;
 use cmek_core::{ErrorCode, RuleError};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1beta/projects", get(list_projects).post(create_project))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_projects, create_project))
 }
 
 /// List all accessible projects.
 #[utoipa::path(get, path = "/api/v1beta/projects", tag = "Project", operation_id = "ListProjects",
-    params(
-        ("page" = Option<i64>, Query, description = "The number of pages (default 1)."),
-        ("page_size" = Option<i64>, Query, description = "The size of a page (default 10, at most 100).")
-    ),
+    params(PageParams),
     responses((status = 200, description = "A successful response.", body = ListProjectsResp)))]
 pub async fn list_projects(State(s): State<AppState>, PageQuery(page): PageQuery) -> ApiResult<Json<ListProjectsResp>> {
     let (items, total) = s.db.read(move |c| Ok(store::list_projects(c, page)?)).await?;

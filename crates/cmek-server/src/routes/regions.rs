@@ -1,13 +1,13 @@
 //! `GET /api/v1beta/clusters/provider/regions`.
 
-use crate::app::AppState;
+use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use cmek_core::api::ListProviderRegionsResp;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1beta/clusters/provider/regions", get(list_provider_regions))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_provider_regions))
 }
 
 /// List the cloud providers, regions and available specifications.

@@ -2,40 +2,40 @@
 //! console (create a key, edit its policy, disable/enable, schedule/cancel deletion, rotate).
 //! Every change re-checks the projects that use the key, so their health follows at once.
 
-use crate::app::AppState;
+use super::params::KeyPath;
 use crate::error::ApiResult;
 use crate::extract::{ApiPath, JsonBody};
+use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use cmek_core::ext::{
     CreateSandboxKeyReq, KeyRotationReq, ListSandboxKeysResp, PutKeyPolicyReq, SandboxKey, ScheduleDeletionReq,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    let key = "/api/ext/v1/sandbox-kms/keys/{key_id}";
-    Router::new()
-        .route("/api/ext/v1/sandbox-kms/keys", get(list_keys).post(create_key))
-        .route(key, get(get_key))
-        .route(&format!("{key}/policy"), put(put_key_policy))
-        .route(&format!("{key}/enable"), post(enable_key))
-        .route(&format!("{key}/disable"), post(disable_key))
-        .route(&format!("{key}/schedule-deletion"), post(schedule_key_deletion))
-        .route(&format!("{key}/cancel-deletion"), post(cancel_key_deletion))
-        .route(&format!("{key}/rotate"), post(rotate_key_on_demand))
-        .route(&format!("{key}/rotation"), put(set_key_rotation))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sandbox_keys, create_sandbox_key))
+        .routes(routes!(get_sandbox_key))
+        .routes(routes!(put_key_policy))
+        .routes(routes!(enable_key))
+        .routes(routes!(disable_key))
+        .routes(routes!(schedule_key_deletion))
+        .routes(routes!(cancel_key_deletion))
+        .routes(routes!(rotate_key_on_demand))
+        .routes(routes!(set_key_rotation))
 }
 
 /// A changed key: re-check whoever uses it, then answer it.
 async fn changed(s: &AppState, key: SandboxKey) -> ApiResult<Json<SandboxKey>> {
-    s.keys.recheck_arn(&key.arn).await?;
+    s.key_access.recheck_arn(&key.arn).await?;
     Ok(Json(key))
 }
 
 /// ListKeys.
 #[utoipa::path(get, path = "/api/ext/v1/sandbox-kms/keys", tag = "Sandbox KMS", operation_id = "SandboxListKeys",
     responses((status = 200, description = "A successful response.", body = ListSandboxKeysResp)))]
-pub async fn list_keys(State(s): State<AppState>) -> ApiResult<Json<ListSandboxKeysResp>> {
+pub async fn list_sandbox_keys(State(s): State<AppState>) -> ApiResult<Json<ListSandboxKeysResp>> {
     Ok(Json(ListSandboxKeysResp { items: s.sandbox.list().await? }))
 }
 
@@ -43,7 +43,7 @@ pub async fn list_keys(State(s): State<AppState>) -> ApiResult<Json<ListSandboxK
 #[utoipa::path(post, path = "/api/ext/v1/sandbox-kms/keys", tag = "Sandbox KMS", operation_id = "SandboxCreateKey",
     request_body = CreateSandboxKeyReq,
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
-pub async fn create_key(
+pub async fn create_sandbox_key(
     State(s): State<AppState>,
     JsonBody(req): JsonBody<CreateSandboxKeyReq>,
 ) -> ApiResult<Json<SandboxKey>> {
@@ -54,13 +54,16 @@ pub async fn create_key(
 #[utoipa::path(get, path = "/api/ext/v1/sandbox-kms/keys/{key_id}", tag = "Sandbox KMS", operation_id = "SandboxGetKey",
     params(("key_id" = String, Path, description = "The key id (UUID or mrk-…).")),
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
-pub async fn get_key(State(s): State<AppState>, ApiPath(key_id): ApiPath<String>) -> ApiResult<Json<SandboxKey>> {
+pub async fn get_sandbox_key(
+    State(s): State<AppState>,
+    ApiPath(key_id): ApiPath<String>,
+) -> ApiResult<Json<SandboxKey>> {
     Ok(Json(s.sandbox.get(key_id).await?))
 }
 
 /// PutKeyPolicy.
 #[utoipa::path(put, path = "/api/ext/v1/sandbox-kms/keys/{key_id}/policy", tag = "Sandbox KMS", operation_id = "SandboxPutKeyPolicy",
-    params(("key_id" = String, Path, description = "The key id.")),
+    params(KeyPath),
     request_body = PutKeyPolicyReq,
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
 pub async fn put_key_policy(
@@ -74,7 +77,7 @@ pub async fn put_key_policy(
 
 /// EnableKey.
 #[utoipa::path(post, path = "/api/ext/v1/sandbox-kms/keys/{key_id}/enable", tag = "Sandbox KMS", operation_id = "SandboxEnableKey",
-    params(("key_id" = String, Path, description = "The key id.")),
+    params(KeyPath),
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
 pub async fn enable_key(State(s): State<AppState>, ApiPath(key_id): ApiPath<String>) -> ApiResult<Json<SandboxKey>> {
     let key = s.sandbox.enable(key_id).await?;
@@ -83,7 +86,7 @@ pub async fn enable_key(State(s): State<AppState>, ApiPath(key_id): ApiPath<Stri
 
 /// DisableKey.
 #[utoipa::path(post, path = "/api/ext/v1/sandbox-kms/keys/{key_id}/disable", tag = "Sandbox KMS", operation_id = "SandboxDisableKey",
-    params(("key_id" = String, Path, description = "The key id.")),
+    params(KeyPath),
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
 pub async fn disable_key(State(s): State<AppState>, ApiPath(key_id): ApiPath<String>) -> ApiResult<Json<SandboxKey>> {
     let key = s.sandbox.disable(key_id).await?;
@@ -92,7 +95,7 @@ pub async fn disable_key(State(s): State<AppState>, ApiPath(key_id): ApiPath<Str
 
 /// ScheduleKeyDeletion (7–30 days; 30 by default).
 #[utoipa::path(post, path = "/api/ext/v1/sandbox-kms/keys/{key_id}/schedule-deletion", tag = "Sandbox KMS", operation_id = "SandboxScheduleKeyDeletion",
-    params(("key_id" = String, Path, description = "The key id.")),
+    params(KeyPath),
     request_body = ScheduleDeletionReq,
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
 pub async fn schedule_key_deletion(
@@ -106,7 +109,7 @@ pub async fn schedule_key_deletion(
 
 /// CancelKeyDeletion (the key comes back Disabled, as in KMS).
 #[utoipa::path(post, path = "/api/ext/v1/sandbox-kms/keys/{key_id}/cancel-deletion", tag = "Sandbox KMS", operation_id = "SandboxCancelKeyDeletion",
-    params(("key_id" = String, Path, description = "The key id.")),
+    params(KeyPath),
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
 pub async fn cancel_key_deletion(
     State(s): State<AppState>,
@@ -118,7 +121,7 @@ pub async fn cancel_key_deletion(
 
 /// RotateKeyOnDemand (the key id and ARN do not change).
 #[utoipa::path(post, path = "/api/ext/v1/sandbox-kms/keys/{key_id}/rotate", tag = "Sandbox KMS", operation_id = "SandboxRotateKeyOnDemand",
-    params(("key_id" = String, Path, description = "The key id.")),
+    params(KeyPath),
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
 pub async fn rotate_key_on_demand(
     State(s): State<AppState>,
@@ -130,7 +133,7 @@ pub async fn rotate_key_on_demand(
 
 /// EnableKeyRotation / DisableKeyRotation.
 #[utoipa::path(put, path = "/api/ext/v1/sandbox-kms/keys/{key_id}/rotation", tag = "Sandbox KMS", operation_id = "SandboxSetKeyRotation",
-    params(("key_id" = String, Path, description = "The key id.")),
+    params(KeyPath),
     request_body = KeyRotationReq,
     responses((status = 200, description = "A successful response.", body = SandboxKey)))]
 pub async fn set_key_rotation(

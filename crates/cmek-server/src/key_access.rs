@@ -2,8 +2,7 @@
 //! (state, when checked, when last fine, why not, rotation) and records what changed as events.
 
 use crate::clock::now_ms;
-use crate::db::Db;
-use crate::error::{ApiError, ApiResult};
+use crate::db::{Db, StorageError, StorageResult};
 use crate::kms::{KeyCheck, Kms};
 use crate::store::{self, NewEvent};
 use cmek_core::ErrorCode;
@@ -12,6 +11,43 @@ use cmek_core::ext::{EventKind, KeyHealth};
 use cmek_core::kms::KeyHealthState;
 use std::sync::Arc;
 
+/// The refusal of an operation that needs the key: names the key, the region and each cause.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct KeyRefusal {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Each reason the key is unusable, in words.
+    pub causes: Vec<String>,
+}
+
+impl KeyRefusal {
+    pub fn new(check: &KeyCheck, arn: &str, region: &str, doing: &str) -> Self {
+        let code = check.state.refusal_code().unwrap_or(ErrorCode::KeyAccessDenied);
+        let first = check.causes.first().map(String::as_str).unwrap_or("the key is not usable");
+        Self {
+            code,
+            message: format!(
+                "{doing} is refused: the service cannot use the key {arn} in {region} ({}): {first}",
+                check.state.as_str()
+            ),
+            causes: check.causes.clone(),
+        }
+    }
+}
+
+/// Why an operation that needs the project's key cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyAccessError {
+    #[error(transparent)]
+    Refused(#[from] KeyRefusal),
+    /// The check could not be recorded.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Checks a configured key against KMS and keeps its health (the project's CMEK specs, as the
+/// service sees them).
 pub struct KeyService {
     kms: Arc<dyn Kms>,
     db: Arc<Db>,
@@ -32,15 +68,21 @@ impl KeyService {
         self.kms.check_access(arn, region, self.service_account.as_deref()).await
     }
 
+    /// Checks the project's key now (and records what was found); the refusal names the cause.
+    pub async fn require(&self, project_id: u64, spec: &AwsCmekSpec, doing: &str) -> Result<(), KeyAccessError> {
+        let (check, _) = self.check_and_record(project_id, spec).await?;
+        if check.is_ok() { Ok(()) } else { Err(KeyRefusal::new(&check, &spec.kms_arn, &spec.region, doing).into()) }
+    }
+
     /// Checks a project's configured key and records the outcome.
-    pub async fn check_and_record(&self, project_id: u64, spec: &AwsCmekSpec) -> ApiResult<(KeyCheck, KeyHealth)> {
+    pub async fn check_and_record(&self, project_id: u64, spec: &AwsCmekSpec) -> StorageResult<(KeyCheck, KeyHealth)> {
         let check = self.check(&spec.kms_arn, &spec.region).await;
         let health = self.record(project_id, spec.clone(), check.clone()).await?;
         Ok((check, health))
     }
 
     /// Stores the health a check found; an event when the state changed or the key rotated.
-    pub async fn record(&self, project_id: u64, spec: AwsCmekSpec, check: KeyCheck) -> ApiResult<KeyHealth> {
+    pub async fn record(&self, project_id: u64, spec: AwsCmekSpec, check: KeyCheck) -> StorageResult<KeyHealth> {
         self.db
             .write(move |tx| {
                 let before = store::get_health(tx, project_id, &spec)?;
@@ -88,8 +130,8 @@ impl KeyService {
     }
 
     /// Re-checks every configured key (the periodic check).
-    pub async fn check_all(&self) -> ApiResult<usize> {
-        let keys = self.db.read(|c| Ok(store::all_keys(c)?)).await?;
+    pub async fn check_all(&self) -> StorageResult<usize> {
+        let keys = self.db.read(|c| Ok(store::all_cmek_specs(c)?)).await?;
         for (project_id, spec) in &keys {
             self.check_and_record(*project_id, spec).await?;
         }
@@ -97,8 +139,8 @@ impl KeyService {
     }
 
     /// Re-checks the projects that use `arn` (after the key changed in the sandbox KMS).
-    pub async fn recheck_arn(&self, arn: &str) -> ApiResult<()> {
-        let keys = self.db.read(|c| Ok(store::all_keys(c)?)).await?;
+    pub async fn recheck_arn(&self, arn: &str) -> StorageResult<()> {
+        let keys = self.db.read(|c| Ok(store::all_cmek_specs(c)?)).await?;
         for (project_id, spec) in keys.iter().filter(|(_, s)| s.kms_arn == arn) {
             self.check_and_record(*project_id, spec).await?;
         }
@@ -120,19 +162,4 @@ pub(crate) fn health_from(before: &KeyHealth, check: &KeyCheck, now_secs: i64) -
         multi_region: check.key.as_ref().map_or(before.multi_region, |k| k.multi_region),
         deletion_date: check.key.as_ref().and_then(|k| k.deletion_date),
     }
-}
-
-/// The refusal for an operation that needs the key: names the key, the region and each cause.
-pub fn refusal(check: &KeyCheck, arn: &str, region: &str, doing: &str) -> ApiError {
-    let code = check.state.refusal_code().unwrap_or(ErrorCode::KeyAccessDenied);
-    let first = check.causes.first().map(String::as_str).unwrap_or("the key is not usable");
-    let mut e = ApiError::new(
-        code,
-        format!(
-            "{doing} is refused: the service cannot use the key {arn} in {region} ({}): {first}",
-            check.state.as_str()
-        ),
-    );
-    e.body.details = check.causes.clone();
-    e
 }
