@@ -6,7 +6,7 @@
 
 use super::clusters::cmek_key;
 use super::params::{BackupPath, ClusterPath, PageParams, ProjectPath, RestorePath};
-use super::{event, project_id, refused};
+use super::{event, project_id, read_in_cluster, read_in_project, refused};
 use crate::backup_store::{self as bstore, NewBackup, NewRestore};
 use crate::clock::now_ms;
 use crate::db::{StorageError, StorageResult};
@@ -58,13 +58,7 @@ pub async fn list_backups(
 ) -> ApiResult<Json<ListBackupsResp>> {
     let (pid, cid) = ids(&raw)?;
     let now = now_ms();
-    let (rows, total) =
-        s.db.read(move |c| {
-            store::require_project(c, pid)?;
-            store::require_cluster(c, pid, cid)?;
-            Ok(bstore::list_backups(c, cid, page)?)
-        })
-        .await?;
+    let (rows, total) = read_in_cluster(&s, pid, cid, move |c, _| Ok(bstore::list_backups(c, cid, page)?)).await?;
     Ok(Json(ListBackupsResp { items: rows.iter().map(|b| b.to_item(now)).collect(), total }))
 }
 
@@ -163,13 +157,7 @@ pub async fn get_backup(
     ApiPath(raw): ApiPath<(String, String, String)>,
 ) -> ApiResult<Json<Backup>> {
     let (pid, cid, bid) = ids3(&raw)?;
-    let b =
-        s.db.read(move |c| {
-            store::require_project(c, pid)?;
-            store::require_cluster(c, pid, cid)?;
-            bstore::require_backup(c, pid, cid, bid)
-        })
-        .await?;
+    let b = read_in_cluster(&s, pid, cid, move |c, _| bstore::require_backup(c, pid, cid, bid)).await?;
     Ok(Json(b.to_item(now_ms())))
 }
 
@@ -216,12 +204,7 @@ pub async fn list_restores(
 ) -> ApiResult<Json<ListRestoresResp>> {
     let pid = project_id(&raw)?;
     let now = now_ms();
-    let (items, total) =
-        s.db.read(move |c| {
-            store::require_project(c, pid)?;
-            Ok(bstore::list_restores(c, pid, page, now)?)
-        })
-        .await?;
+    let (items, total) = read_in_project(&s, pid, move |c| Ok(bstore::list_restores(c, pid, page, now)?)).await?;
     Ok(Json(ListRestoresResp { items, total }))
 }
 
@@ -236,12 +219,7 @@ pub async fn get_restore(
     let pid = project_id(&raw.0)?;
     let rid = parse_id("restore_id", &raw.1)?;
     let now = now_ms();
-    let r =
-        s.db.read(move |c| {
-            store::require_project(c, pid)?;
-            bstore::get_restore(c, pid, rid, now)
-        })
-        .await?;
+    let r = read_in_project(&s, pid, move |c| bstore::get_restore(c, pid, rid, now)).await?;
     Ok(Json(r))
 }
 
@@ -393,13 +371,7 @@ pub async fn list_backup_keys(
     PageQuery(page): PageQuery,
 ) -> ApiResult<Json<ListBackupKeysResp>> {
     let (pid, cid) = ids(&raw)?;
-    let (rows, _) =
-        s.db.read(move |c| {
-            store::require_project(c, pid)?;
-            store::require_cluster(c, pid, cid)?;
-            Ok(bstore::list_backups(c, cid, page)?)
-        })
-        .await?;
+    let (rows, _) = read_in_cluster(&s, pid, cid, move |c, _| Ok(bstore::list_backups(c, cid, page)?)).await?;
     Ok(Json(ListBackupKeysResp { items: rows.iter().map(|b| b.encryption()).collect() }))
 }
 

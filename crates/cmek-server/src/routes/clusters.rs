@@ -3,7 +3,7 @@
 //! that needs the key (create, resume, scale).
 
 use super::params::{ClusterPath, PageParams, ProjectPath};
-use super::{event, project_id, refused};
+use super::{event, project_id, read_in_cluster, read_in_project, refused};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, JsonBody, JsonBytes, PageQuery, parse_id, parse_json};
@@ -66,12 +66,7 @@ pub async fn list_clusters(
     if let Some(body) = s.cluster_lists.get(key, generation, now) {
         return Ok(json_response(body));
     }
-    let (rows, total) =
-        s.db.read(move |c| {
-            store::require_project(c, pid)?;
-            Ok(store::list_clusters(c, pid, page)?)
-        })
-        .await?;
+    let (rows, total) = read_in_project(&s, pid, move |c| Ok(store::list_clusters(c, pid, page)?)).await?;
     let valid_until = rows.iter().filter_map(|r| r.lifecycle.settles.map(|(_, at)| at)).filter(|&at| at > now).min();
     let resp = ListClustersResp { items: rows.iter().map(|r| r.to_item(now)).collect(), total };
     let body = Bytes::from(serde_json::to_vec(&resp).map_err(|e| ApiError::internal("writing the clusters list", e))?);
@@ -177,12 +172,7 @@ pub async fn get_cluster(
     ApiPath(raw): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ClusterItem>> {
     let (pid, cid) = ids(&raw)?;
-    let row =
-        s.db.read(move |c| {
-            store::require_project(c, pid)?;
-            store::require_cluster(c, pid, cid)
-        })
-        .await?;
+    let row = read_in_cluster(&s, pid, cid, |_, row| Ok(row)).await?;
     Ok(Json(row.to_item(now_ms())))
 }
 

@@ -1,7 +1,7 @@
 //! `GET`/`POST /api/v1beta/projects/{project_id}/aws-cmek`.
 
 use super::params::ProjectPath;
-use super::{project_id, refused};
+use super::{project_id, read_in_project, refused};
 use crate::clock::now_ms;
 use crate::error::ApiResult;
 use crate::extract::{ApiPath, JsonBody};
@@ -28,12 +28,7 @@ pub async fn list_aws_cmek(
     ApiPath(raw): ApiPath<String>,
 ) -> ApiResult<Json<ListAwsCmekResp>> {
     let pid = project_id(&raw)?;
-    let items =
-        s.db.read(move |c| {
-            store::require_project(c, pid)?;
-            Ok(store::list_cmek_specs(c, pid)?)
-        })
-        .await?;
+    let items = read_in_project(&s, pid, move |c| Ok(store::list_cmek_specs(c, pid)?)).await?;
     Ok(Json(ListAwsCmekResp { items }))
 }
 

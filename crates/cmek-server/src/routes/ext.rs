@@ -2,7 +2,7 @@
 //! project's events, and the server's own OpenAPI document.
 
 use super::params::{PageParams, ProjectPath};
-use super::project_id;
+use super::{project_id, read_in_project};
 use crate::error::ApiResult;
 use crate::extract::{ApiPath, PageQuery};
 use crate::state::AppState;
@@ -46,13 +46,11 @@ pub async fn server_info(State(s): State<AppState>) -> Json<ServerInfo> {
     responses((status = 200, description = "A successful response.", body = KeyHealthList)))]
 pub async fn key_health(State(s): State<AppState>, ApiPath(raw): ApiPath<String>) -> ApiResult<Json<KeyHealthList>> {
     let pid = project_id(&raw)?;
-    let items =
-        s.db.read(move |c| {
-            store::require_project(c, pid)?;
-            let keys = store::list_cmek_specs(c, pid)?;
-            Ok(keys.iter().map(|k| store::get_health(c, pid, k)).collect::<Result<Vec<_>, _>>()?)
-        })
-        .await?;
+    let items = read_in_project(&s, pid, move |c| {
+        let keys = store::list_cmek_specs(c, pid)?;
+        Ok(keys.iter().map(|k| store::get_health(c, pid, k)).collect::<Result<Vec<_>, _>>()?)
+    })
+    .await?;
     Ok(Json(KeyHealthList { items }))
 }
 
@@ -65,12 +63,7 @@ pub async fn check_key_health(
     ApiPath(raw): ApiPath<String>,
 ) -> ApiResult<Json<KeyHealthList>> {
     let pid = project_id(&raw)?;
-    let keys =
-        s.db.read(move |c| {
-            store::require_project(c, pid)?;
-            Ok(store::list_cmek_specs(c, pid)?)
-        })
-        .await?;
+    let keys = read_in_project(&s, pid, move |c| Ok(store::list_cmek_specs(c, pid)?)).await?;
     let mut items = Vec::with_capacity(keys.len());
     for k in &keys {
         items.push(s.key_access.check_and_record(pid, k).await?.1);

@@ -11,6 +11,7 @@ pub mod regions;
 pub mod sandbox;
 
 use crate::clock::now_ms;
+use crate::db::StorageResult;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse_id;
 use crate::state::AppState;
@@ -32,6 +33,35 @@ pub fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
 /// A `{project_id}` path segment.
 pub fn project_id(raw: &str) -> ApiResult<u64> {
     parse_id("project_id", raw)
+}
+
+/// Reads what a request needs of a project that must exist (a 404 that names it otherwise).
+pub(crate) async fn read_in_project<T, F>(s: &AppState, pid: u64, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&rusqlite::Connection) -> StorageResult<T> + Send + 'static,
+{
+    Ok(s.db
+        .read(move |c| {
+            store::require_project(c, pid)?;
+            f(c)
+        })
+        .await?)
+}
+
+/// Reads what a request needs of a cluster of a project (a 404 that names which is missing).
+pub(crate) async fn read_in_cluster<T, F>(s: &AppState, pid: u64, cid: u64, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&rusqlite::Connection, store::ClusterRow) -> StorageResult<T> + Send + 'static,
+{
+    Ok(s.db
+        .read(move |c| {
+            store::require_project(c, pid)?;
+            let row = store::require_cluster(c, pid, cid)?;
+            f(c, row)
+        })
+        .await?)
 }
 
 /// An event of a project, now, in a region (and of a cluster).
