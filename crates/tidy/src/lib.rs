@@ -25,8 +25,7 @@ pub fn rust_files(dir: &str) -> Vec<(String, String)> {
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path)
-                    .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
                 let rel = path.strip_prefix(&root).expect("below the root").to_string_lossy().into_owned();
                 out.push((rel, text));
             }
