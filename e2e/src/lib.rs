@@ -18,9 +18,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Mutex;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 pub fn workspace_root() -> PathBuf {
@@ -77,56 +75,8 @@ impl Setup {
     }
 }
 
-/// An API key pair as `cmek-server api-key create` prints it.
-#[derive(Clone, Debug)]
-pub struct ApiKey {
-    pub public: String,
-    pub private: String,
-}
-
-fn sha256_hex(s: &str) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `k=v, k="v"` parameters of a `Digest` challenge.
-fn digest_params(s: &str) -> std::collections::HashMap<String, String> {
-    let s = s.trim().trim_start_matches("Digest").trim_start_matches("digest");
-    let mut out = std::collections::HashMap::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
-            chars.next();
-        }
-        let name: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
-        if name.is_empty() {
-            return out;
-        }
-        chars.next();
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' => break,
-                    '\\' => value.extend(chars.next()),
-                    c => value.push(c),
-                }
-            }
-        } else {
-            value = std::iter::from_fn(|| chars.next_if(|c| *c != ',')).collect::<String>().trim().to_owned();
-        }
-        out.insert(name.trim().to_ascii_lowercase(), value);
-    }
-}
-
-/// A nonce from the server's SHA-256 challenge and the last count used with it.
-#[derive(Clone)]
-struct Nonce {
-    nonce: String,
-    opaque: Option<String>,
-    nc: u32,
-}
+pub use cmek_test_support::digest::ApiKey;
+use cmek_test_support::digest::{DigestAlg, DigestClient, challenge_of};
 
 /// A server on a free loopback port with its own data directory.
 pub struct Server {
@@ -141,125 +91,46 @@ pub struct Server {
     pub console_password: String,
     _data: tempfile::TempDir,
     http: reqwest::Client,
-    nonces: Mutex<Vec<Nonce>>,
+    client: DigestClient,
 }
 
 impl Server {
     pub async fn start(setup: &Setup, extra: &[&str]) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
-        let out = Command::new(&setup.server_bin)
-            .args(["api-key", "create", "--name", "e2e", "--data-dir"])
-            .arg(data.path())
-            .env("CMEK_LOG", "warn")
-            .output()
-            .await
-            .expect("cmek-server api-key create");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(out.status.success(), "api-key create failed: {}{text}", String::from_utf8_lossy(&out.stderr));
-        let line = |p: &str| text.lines().find_map(|l| l.strip_prefix(p)).expect("a key line").trim().to_owned();
-        let api_key = ApiKey { public: line("public key:"), private: line("private key:") };
+        let api_key = cmek_test_support::process::create_api_key(&setup.server_bin, data.path(), "e2e").await;
         let console_password = format!("e2e-{}", &api_key.private[..16]);
         let password_file = data.path().join("console-password");
         std::fs::write(&password_file, &console_password).expect("write the console password");
-        let mut child = Command::new(&setup.server_bin)
-            .args(["--listen", "127.0.0.1:0", "--transition-secs", "0.5", "--key-check-secs", "0"])
-            .arg("--data-dir")
-            .arg(data.path())
-            .arg("--console-dir")
-            .arg(&setup.console_dir)
-            .arg("--console-password-file")
-            .arg(&password_file)
-            .args(extra)
-            .env("CMEK_LOG", "warn")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start cmek-server");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let (url, sign_in_url) = tokio::time::timeout(Duration::from_secs(30), async {
-            let mut url = None;
-            while let Some(line) = lines.next_line().await.expect("stdout") {
-                if let Some(u) = line.strip_prefix("cmek-server: listening on ") {
-                    url = Some(u.to_owned());
-                }
-                if let Some(u) = line.strip_prefix("console sign-in: ") {
-                    return (url.expect("the listening line comes first"), u.to_owned());
-                }
-            }
-            panic!("cmek-server exited before listening");
-        })
-        .await
-        .expect("cmek-server did not start in 30 s");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let mut cmd =
+            cmek_test_support::process::server_command(&setup.server_bin, data.path(), &setup.console_dir, "0.5");
+        cmd.arg("--console-password-file").arg(&password_file).args(extra);
+        let started = cmek_test_support::process::start(cmd).await;
         Self {
-            child,
-            url,
-            sign_in_url,
+            child: started.child,
+            url: started.base,
+            sign_in_url: started.sign_in_url,
+            client: DigestClient::new(api_key.clone()),
             api_key,
             console_password,
             _data: data,
             http: reqwest::Client::new(),
-            nonces: Mutex::default(),
         }
     }
 
-    /// One Digest-signed request (answering the server's challenge when it has no nonce yet,
-    /// or when the one it had expired); the status and the JSON body.
+    /// One Digest-signed request (SHA-256; answering the server's challenge when it has no nonce
+    /// yet, or when the one it had expired); the status and the JSON body.
     pub async fn api_status(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        for _ in 0..5 {
-            let nonce = self.nonces.lock().unwrap_or_else(|p| p.into_inner()).pop().map(|mut n| {
-                n.nc += 1;
-                n
-            });
-            let mut req = self.http.request(m.clone(), format!("{}{path}", self.url));
-            if let Some(n) = &nonce {
-                let nc = format!("{:08x}", n.nc);
-                let cnonce = format!(
-                    "{:x}",
-                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
-                );
-                let ha1 = sha256_hex(&format!("{}:tidbcloud:{}", self.api_key.public, self.api_key.private));
-                let ha2 = sha256_hex(&format!("{method}:{path}"));
-                let response = sha256_hex(&format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", n.nonce));
-                let mut h = format!(
-                    "Digest username=\"{}\", realm=\"tidbcloud\", nonce=\"{}\", uri=\"{path}\", algorithm=SHA-256, qop=auth, nc={nc}, cnonce=\"{cnonce}\", response=\"{response}\"",
-                    self.api_key.public, n.nonce
-                );
-                if let Some(o) = &n.opaque {
-                    h.push_str(&format!(", opaque=\"{o}\""));
-                }
-                req = req.header("authorization", h);
-            }
-            if let Some(b) = &body {
-                req = req.header("content-type", "application/json").body(b.to_string());
-            }
-            let res = req.send().await.expect("API call");
-            let status = res.status().as_u16();
-            let challenge = res
-                .headers()
-                .get_all("www-authenticate")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .map(digest_params)
-                .find(|p| p.get("algorithm").is_some_and(|a| a == "SHA-256"));
-            if status == 401
-                && let Some(p) = challenge
-            {
-                let fresh = Nonce {
-                    nonce: p.get("nonce").cloned().unwrap_or_default(),
-                    opaque: p.get("opaque").cloned(),
-                    nc: 0,
-                };
-                self.nonces.lock().unwrap_or_else(|p| p.into_inner()).push(fresh);
-                continue;
-            }
-            if let Some(n) = nonce {
-                self.nonces.lock().unwrap_or_else(|p| p.into_inner()).push(n);
-            }
-            return (status, res.json().await.unwrap_or(Value::Null));
+        let (headers, body): (&[(&str, &str)], _) = match body {
+            Some(b) => (&[("content-type", "application/json")], Some(b.to_string())),
+            None => (&[], None),
+        };
+        let res = self.client.send(m, &format!("{}{path}", self.url), headers, body).await.expect("API call");
+        let status = res.status().as_u16();
+        if status == 401 && challenge_of(res.headers(), DigestAlg::Sha256).is_some() {
+            panic!("{method} {path}: the server kept refusing the harness's API key");
         }
-        panic!("{method} {path}: the server kept refusing the harness's API key");
+        (status, res.json().await.unwrap_or(Value::Null))
     }
 
     /// A JSON API call straight to the server (for arranging a test), Digest-authenticated.
@@ -600,4 +471,33 @@ impl Page {
         self.wait_js(&format!("the address to match {re}"), &cond).await;
         self.path().await
     }
+}
+
+/// What most tests start from: the suite's [`Setup`], a [`Server`] started with extra
+/// arguments, a [`Browser`] and one [`Page`] signed in to the server. Tests take it apart
+/// (`let Console { server, browser, page, .. } = Console::start(&[]).await;`) and end with
+/// [`close`].
+pub struct Console {
+    pub setup: Setup,
+    pub server: Server,
+    pub browser: Browser,
+    pub page: Page,
+}
+
+impl Console {
+    pub async fn start(extra: &[&str]) -> Self {
+        let setup = Setup::find().expect("Setup::find fails naming what is missing");
+        let server = Server::start(&setup, extra).await;
+        let browser = Browser::start(&setup).await;
+        let page = browser.session().await;
+        page.sign_in(&server).await;
+        Self { setup, server, browser, page }
+    }
+}
+
+/// Closes the page, then stops the browser and the server (the end of a [`Console`] test).
+pub async fn close(page: Page, browser: Browser, server: Server) {
+    page.close().await;
+    browser.stop().await;
+    server.stop().await;
 }

@@ -3,7 +3,8 @@
 //! configuration: the corrected retry on the key and cluster forms (no reload, and a double
 //! click still creates once), and the console's own traffic within the per-session rate limit.
 
-use cmek_e2e::{Browser, Page, Server, Setup};
+use cmek_e2e::{Browser, Console, Page, Server, Setup, close};
+use cmek_test_support::ErrorCode;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -25,11 +26,7 @@ async fn trusting_key(page: &Page, server: &Server) -> (String, String, String) 
 
 #[tokio::test]
 async fn a_corrected_form_succeeds_when_sent_again_and_a_double_click_creates_once() {
-    let Some(setup) = Setup::find() else { return };
-    let server = Server::start(&setup, &[]).await;
-    let browser = Browser::start(&setup).await;
-    let page = browser.session().await;
-    page.sign_in(&server).await;
+    let Console { server, browser, page, .. } = Console::start(&[]).await;
     let pid = server
         .api("POST", "/api/v1beta/projects", Some(json!({"name": "retry", "aws_cmek_enabled": true})))
         .await["id"]
@@ -47,7 +44,11 @@ async fn a_corrected_form_succeeds_when_sent_again_and_a_double_click_creates_on
     page.select("#key-region", "us-west-2").await;
     page.type_into("#key-arn", &arn).await;
     page.find("#create-key-submit").await.click().await.unwrap();
-    page.wait_js("the refusal", "document.querySelector('form .notice.error')?.innerText.includes('49930001')").await;
+    let refusal = format!(
+        "document.querySelector('form .notice.error')?.innerText.includes('{}')",
+        ErrorCode::KeyAccessDenied.code()
+    );
+    page.wait_js("the refusal", &refusal).await;
     // Fixed in KMS (the policy of the key that trusts TiDB Cloud), while the form stays open.
     server
         .api("PUT", &format!("/api/ext/v1/sandbox-kms/keys/{key_id}/policy"), Some(json!({"policy": good_policy})))
@@ -65,7 +66,11 @@ async fn a_corrected_form_succeeds_when_sent_again_and_a_double_click_creates_on
     page.type_into("#cluster-password", "Sup3r-secret-pw").await;
     server.api("POST", &format!("/api/ext/v1/sandbox-kms/keys/{key_id}/disable"), Some(json!({}))).await;
     page.find("#create-cluster-submit").await.click().await.unwrap();
-    page.wait_js("the refusal", "document.querySelector('form .notice.error')?.innerText.includes('49930002')").await;
+    let refusal = format!(
+        "document.querySelector('form .notice.error')?.innerText.includes('{}')",
+        ErrorCode::KeyDisabled.code()
+    );
+    page.wait_js("the refusal", &refusal).await;
     server.api("POST", &format!("/api/ext/v1/sandbox-kms/keys/{key_id}/enable"), Some(json!({}))).await;
     double_click(&page, "#create-cluster-submit").await;
     page.wait_js("the new cluster's page", "/\\/clusters\\/\\d+$/.test(location.pathname)").await;
@@ -78,9 +83,7 @@ async fn a_corrected_form_succeeds_when_sent_again_and_a_double_click_creates_on
         logged.len() == 2 && logged.iter().all(|l| l.contains("400 (Bad Request)")),
         "only the two refusals may be logged: {logged:#?}"
     );
-    page.close().await;
-    browser.stop().await;
-    server.stop().await;
+    close(page, browser, server).await;
 }
 
 /// The console's API calls since this document loaded: (count, statuses).
@@ -194,19 +197,13 @@ async fn thirty_page_loads_a_minute_and_an_open_clusters_page_never_meet_the_rat
     assert!(!poll_statuses.contains(&429), "the polling page met the limit: {poll_statuses:?}");
     assert!(polls >= 2, "the open clusters page kept polling: {poll_statuses:?}");
     page.assert_no_console_errors().await;
-    page.close().await;
-    browser.stop().await;
-    server.stop().await;
+    close(page, browser, server).await;
 }
 
 /// Every page at 360 px wide: no element is wider than the screen (issue 12.10).
 #[tokio::test]
 async fn every_page_fits_a_360_px_screen() {
-    let Some(setup) = Setup::find() else { return };
-    let server = Server::start(&setup, &[]).await;
-    let browser = Browser::start(&setup).await;
-    let page = browser.session().await;
-    page.sign_in(&server).await;
+    let Console { server, browser, page, .. } = Console::start(&[]).await;
     let pid = server
         .api("POST", "/api/v1beta/projects", Some(json!({"name": "narrow", "aws_cmek_enabled": true})))
         .await["id"]
@@ -272,7 +269,5 @@ async fn every_page_fits_a_360_px_screen() {
         }
     }
     assert!(wide.is_empty(), "wider than a 360 px screen:\n{}", wide.join("\n"));
-    page.close().await;
-    browser.stop().await;
-    server.stop().await;
+    close(page, browser, server).await;
 }

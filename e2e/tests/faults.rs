@@ -8,7 +8,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use cmek_e2e::{Browser, Page, Server, Setup};
+use cmek_e2e::{Browser, Page, Server, Setup, close};
+use cmek_test_support::ErrorCode;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -161,7 +162,7 @@ async fn handle(State(p): State<Proxy>, req: Request) -> Response {
             h.insert("x-ratelimit-limit-minute", HeaderValue::from_static("100"));
             h.insert("x-ratelimit-remaining-minute", HeaderValue::from_static("0"));
             h.insert("x-ratelimit-reset", HeaderValue::from_str(&secs.to_string()).unwrap());
-            let body = json!({"code": 49900007, "message": "The request exceeded the limit of 100 times per apikey per minute.", "details": []});
+            let body = json!({"code": ErrorCode::RateLimited.code(), "message": "The request exceeded the limit of 100 times per apikey per minute.", "details": []});
             r.body(Body::from(body.to_string())).unwrap()
         }
         Some(Fault::Delay(d)) => {
@@ -215,7 +216,7 @@ async fn reads_that_fail_say_so_and_recover_by_themselves() {
     let page = setup_page(&server, &browser).await;
 
     // A server error: said in words, then retried by itself.
-    let boom = json!({"code": 49990001, "message": "storage failed on the server", "details": []});
+    let boom = json!({"code": ErrorCode::Internal.code(), "message": "storage failed on the server", "details": []});
     proxy.fault("GET", "/api/v1beta/projects?", Fault::Status(500, boom), 1);
     page.goto(&url).await;
     page.wait_text("storage failed on the server").await;
@@ -244,9 +245,7 @@ async fn reads_that_fail_say_so_and_recover_by_themselves() {
     page.wait_text("could not be reached").await;
     page.wait_text("No clusters in this project yet").await;
     assert_eq!(proxy.hits().len(), 4, "{:?}", proxy.hits());
-    page.close().await;
-    browser.stop().await;
-    server.stop().await;
+    close(page, browser, server).await;
 }
 
 #[tokio::test]
@@ -308,7 +307,7 @@ async fn creates_keep_their_input_and_never_happen_twice() {
         .as_str()
         .unwrap()
         .to_owned();
-    let boom = json!({"code": 49990001, "message": "storage failed on the server", "details": []});
+    let boom = json!({"code": ErrorCode::Internal.code(), "message": "storage failed on the server", "details": []});
     let path = format!("/api/v1beta/projects/{pid}/clusters");
     proxy.fault("POST", &path, Fault::Status(500, boom), 1);
     page.goto(&format!("{url}/projects/{pid}/clusters/new")).await;
@@ -324,7 +323,5 @@ async fn creates_keep_their_input_and_never_happen_twice() {
     page.find("#cluster-status").await;
     let clusters = server.api("GET", &format!("{path}?page=1&page_size=100"), None).await;
     assert_eq!(names(&clusters), vec!["orders-1".to_owned()], "exactly one cluster");
-    page.close().await;
-    browser.stop().await;
-    server.stop().await;
+    close(page, browser, server).await;
 }

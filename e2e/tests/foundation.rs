@@ -3,7 +3,7 @@
 //! catch a wasm broken by a bad optimiser) and no accessibility violation.
 #![cfg(not(target_arch = "wasm32"))]
 
-use cmek_e2e::{Browser, Server, Setup};
+use cmek_e2e::{Browser, Server, Setup, close};
 use serde_json::json;
 
 #[tokio::test]
@@ -30,9 +30,7 @@ async fn the_console_lists_the_servers_projects() {
     let logged = page.console_at(&["SEVERE", "WARNING"]).await;
     assert!(logged.is_empty(), "the first load logs:\n{}", logged.join("\n"));
     page.assert_accessible(&setup).await;
-    page.close().await;
-    browser.stop().await;
-    server.stop().await;
+    close(page, browser, server).await;
 }
 
 /// The link the server prints signs the console in (once); the console runs under the
@@ -61,7 +59,5 @@ async fn the_printed_sign_in_link_signs_the_console_in_once() {
     let other = browser.session().await;
     other.goto(&server.sign_in_url).await;
     other.wait_text("A sign-in link works once").await;
-    other.close().await;
-    browser.stop().await;
-    server.stop().await;
+    close(other, browser, server).await;
 }

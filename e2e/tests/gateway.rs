@@ -5,12 +5,13 @@
 //! for in everything the browser holds; five clients poll for a minute within the upstream's
 //! budget; and each upstream failure is shown clearly in the console.
 
-use cmek_e2e::{Browser, Page, Server, Setup};
+use cmek_e2e::{Browser, Page, Server, Setup, close};
+use cmek_test_support::ErrorCode;
+use cmek_test_support::fake_upstream::{FakeUpstream, Mode};
 use serde_json::{Value, json};
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The upstream's key pair in a 0600 file, as `api-key create` prints it.
 fn key_file(dir: &std::path::Path, public: &str, private: &str) -> String {
@@ -164,7 +165,7 @@ async fn the_user_guide_through_the_gateway_in_the_browser() {
             ),
         )
         .await;
-    assert_eq!((status, &body["code"]), (400, &json!(49920006)), "{body}");
+    assert_eq!((status, &body["code"]), (400, &json!(ErrorCode::CmekClusterRegionMismatch.code())), "{body}");
     page.screenshot("gw-03-cluster-available").await;
 
     // Revoke: the customer disables the key in KMS; then pause the cluster.
@@ -224,9 +225,7 @@ async fn the_user_guide_through_the_gateway_in_the_browser() {
         errors.iter().all(|e| e.contains(" 400") || (e.contains("/sandbox-kms/") && e.contains(" 404"))),
         "only the refused resume may be logged: {errors:#?}"
     );
-    page.close().await;
-    browser.stop().await;
-    gateway.stop().await;
+    close(page, browser, gateway).await;
     upstream.stop().await;
 }
 
@@ -323,152 +322,20 @@ async fn five_clients_polling_for_a_minute_stay_within_the_upstream_budget() {
 
 // ------------------------------------------------------------------ faults
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Mode {
-    Ok,
-    Unauthorized,
-    RateLimited,
-    Fails,
-    Slow,
-    Drops,
-    CreatesThenDrops,
-}
-
-#[derive(Default)]
-struct Fake {
-    mode: Option<Mode>,
-    creates: u32,
-    projects: Vec<(String, String)>,
-}
-
-/// A v1beta upstream that fails on demand (no authentication: the gateway signs anyway).
-async fn fake_upstream(state: Arc<Mutex<Fake>>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let state = state.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    let Ok(n) = sock.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
-                    })
-                    .unwrap_or(0);
-                while buf.len() < head_end + len {
-                    match sock.read(&mut chunk).await {
-                        Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-                        _ => break,
-                    }
-                }
-                let body = buf[head_end..].to_vec();
-                let mut first = head.lines().next().unwrap_or_default().split(' ');
-                let (method, path) = (first.next().unwrap_or_default(), first.next().unwrap_or_default());
-                let mode = state.lock().unwrap().mode.unwrap_or(Mode::Ok);
-                let reply = |status: &str, extra: &str, body: &str| {
-                    format!(
-                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n{body}",
-                        body.len()
-                    )
-                };
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-                let out = match mode {
-                    Mode::Unauthorized => reply(
-                        "401 Unauthorized",
-                        "",
-                        r#"{"code":49900001,"message":"public_key not found","details":[]}"#,
-                    ),
-                    Mode::RateLimited => reply(
-                        "429 Too Many Requests",
-                        "x-ratelimit-reset: 30\r\nx-ratelimit-remaining-minute: 0\r\nx-ratelimit-limit-minute: 100\r\n",
-                        r#"{"details":[],"code":49900007,"message":"The request exceeded the limit of 100 times per apikey per minute."}"#,
-                    ),
-                    Mode::Fails => reply(
-                        "500 Internal Server Error",
-                        "",
-                        r#"{"code":49900500,"message":"upstream database is down","details":[]}"#,
-                    ),
-                    Mode::Slow => {
-                        tokio::time::sleep(Duration::from_secs(4)).await;
-                        reply("200 OK", "", r#"{"items":[],"total":0}"#)
-                    }
-                    Mode::Drops => return,
-                    Mode::CreatesThenDrops | Mode::Ok if method == "POST" && path == "/api/v1beta/projects" => {
-                        let name = serde_json::from_slice::<Value>(&body).unwrap_or_default()["name"]
-                            .as_str()
-                            .unwrap_or("")
-                            .to_owned();
-                        let id = {
-                            let mut s = state.lock().unwrap();
-                            s.creates += 1;
-                            let id = format!("{}", 1_372_813_089_189_561_000u64 + u64::from(s.creates));
-                            s.projects.push((id.clone(), name));
-                            id
-                        };
-                        if mode == Mode::CreatesThenDrops {
-                            return;
-                        }
-                        reply("200 OK", "", &format!(r#"{{"id":"{id}"}}"#))
-                    }
-                    Mode::CreatesThenDrops | Mode::Ok => {
-                        let path_only = path.split('?').next().unwrap_or_default();
-                        if path_only == "/api/v1beta/projects" {
-                            let items: Vec<Value> = state
-                                .lock()
-                                .unwrap()
-                                .projects
-                                .iter()
-                                .map(|(id, name)| {
-                                    json!({"id": id, "org_id": "1", "name": name, "cluster_count": 0, "user_count": 1,
-                                       "create_timestamp": now.to_string(), "aws_cmek_enabled": true})
-                                })
-                                .collect();
-                            reply("200 OK", "", &json!({"items": items, "total": items.len()}).to_string())
-                        } else if path_only.ends_with("/aws-cmek") {
-                            reply("200 OK", "", r#"{"items":[]}"#)
-                        } else if path_only.ends_with("/clusters") {
-                            reply("200 OK", "", r#"{"items":[],"total":0}"#)
-                        } else if path_only == "/api/v1beta/clusters/provider/regions" {
-                            reply("200 OK", "", r#"{"items":[]}"#)
-                        } else {
-                            reply("404 Not Found", "", r#"{"code":49950003,"message":"no such path","details":[]}"#)
-                        }
-                    }
-                };
-                let _ = sock.write_all(out.as_bytes()).await;
-            });
-        }
-    });
-    base
-}
-
-fn set_mode(f: &Arc<Mutex<Fake>>, m: Mode) {
-    f.lock().unwrap().mode = Some(m);
-}
+/// The fake upstream's projects look like TiDB Cloud's (19 digits); a limited client waits 30 s.
+const FIRST_ID: u64 = 1_372_813_089_189_561_000;
+const RATE_LIMIT_RESET_SECS: u64 = 30;
 
 /// The projects page shows `want` (the console's error notice) for the upstream in `mode`.
 async fn projects_page_shows(
     page: &Page,
     gateway: &Server,
-    fake: &Arc<Mutex<Fake>>,
+    fake: &FakeUpstream,
     mode: Mode,
     want: &[&str],
     shot: &str,
 ) {
-    set_mode(fake, mode);
+    fake.set_mode(mode);
     page.goto(&gateway.url).await;
     for w in want {
         page.wait_text(w).await;
@@ -482,8 +349,8 @@ async fn projects_page_shows(
 #[tokio::test]
 async fn upstream_failures_are_shown_clearly_in_the_console() {
     let Some(setup) = Setup::find() else { return };
-    let fake = Arc::new(Mutex::new(Fake::default()));
-    let base = fake_upstream(fake.clone()).await;
+    let fake = FakeUpstream::start(FIRST_ID, RATE_LIMIT_RESET_SECS).await;
+    let base = fake.base.clone();
     let tmp = tempfile::tempdir().unwrap();
     let kf = key_file(tmp.path(), "FAKEPUBLICKEY", "FAKEPRIVATEKEY");
     let gateway = gateway_to(&setup, &base, &kf, &["--upstream-timeout-secs", "1", "--upstream-cache-secs", "0"]).await;
@@ -518,24 +385,22 @@ async fn upstream_failures_are_shown_clearly_in_the_console() {
     assert!(!text.contains("Something went wrong"), "a rate limit is said calmly: {text}");
 
     // A create whose answer is lost: the console lands on the project, created once.
-    let fake2 = Arc::new(Mutex::new(Fake::default()));
-    let base2 = fake_upstream(fake2.clone()).await;
+    let fake2 = FakeUpstream::start(FIRST_ID, RATE_LIMIT_RESET_SECS).await;
+    let base2 = fake2.base.clone();
     let gateway2 =
         gateway_to(&setup, &base2, &kf, &["--upstream-timeout-secs", "1", "--upstream-cache-secs", "0"]).await;
     page.sign_in(&gateway2).await;
     page.goto(&format!("{}/projects/new", gateway2.url)).await;
     page.type_into("#project-name", "lost-answer").await;
     page.click("#project-cmek").await;
-    set_mode(&fake2, Mode::CreatesThenDrops);
+    fake2.set_mode(Mode::CreatesThenDrops);
     page.click("#create-project").await;
     page.wait_path("/projects/\\d+/encryption$").await;
-    set_mode(&fake2, Mode::Ok);
-    assert_eq!(fake2.lock().unwrap().creates, 1, "created once");
+    fake2.set_mode(Mode::Ok);
+    assert_eq!(fake2.creates(), 1, "created once");
     page.screenshot("gw-fault-lost-create-reconciled").await;
     assert_no_key_pair_in_browser(&page, "FAKEPUBLICKEY", "FAKEPRIVATEKEY").await;
 
-    page.close().await;
-    browser.stop().await;
-    gateway.stop().await;
+    close(page, browser, gateway).await;
     gateway2.stop().await;
 }

@@ -7,7 +7,7 @@
 //! browser logs no CSP violation and no CORS error. At the root, under a sub-path, and under a
 //! sub-path on a host without rewrites (GitHub Pages: `404.html` answers unknown addresses).
 
-use cmek_e2e::{Browser, Page, Server, Setup, workspace_root};
+use cmek_e2e::{Browser, Page, Server, Setup, close, workspace_root};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -202,10 +202,8 @@ async fn the_console_on_a_static_host_at_the_root() {
     page.screenshot("static-root-cluster").await;
     page.assert_no_console_errors().await;
 
-    page.close().await;
-    browser.stop().await;
     host.stop().await;
-    server.stop().await;
+    close(page, browser, server).await;
 }
 
 #[tokio::test]
@@ -261,9 +259,7 @@ async fn the_console_under_a_sub_path_with_and_without_rewrites() {
     let bad = csp_or_cors_errors(&page).await;
     assert!(bad.is_empty(), "CSP or CORS errors:\n{}", bad.join("\n"));
 
-    page.close().await;
-    browser.stop().await;
     no_rewrites.stop().await;
     host.stop().await;
-    server.stop().await;
+    close(page, browser, server).await;
 }

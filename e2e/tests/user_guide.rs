@@ -7,15 +7,11 @@
 //!
 //! Waiting is always for something on screen (polling the page), never a fixed sleep.
 
-use cmek_e2e::{Browser, Page, Server, Setup};
+use cmek_e2e::{Console, Page, Server, Setup, close};
+use cmek_test_support::ErrorCode;
 use fantoccini::Locator;
 use fantoccini::elements::Element;
 use serde_json::{Value, json};
-use std::time::Duration;
-
-/// Long enough for a 2-core machine; the server's transitions take 0.5 s and the console polls
-/// every 2 s while something changes.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 /// The EBS statement's Sid, as the user guide writes it.
 const EBS_SID: &str = "Allow access through EBS for all principals in the account that are authorized to use EBS";
@@ -26,35 +22,17 @@ const SANDBOX_ACCOUNT: &str = "111122223333";
 
 // ------------------------------------------------------------------ helpers
 
-/// An API call that reports the status instead of failing on a refusal.
-async fn api_status(server: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    server.api_status(method, path, body).await
-}
-
-/// Polls `condition` (a JavaScript expression) until it is true.
-async fn wait_js(page: &Page, what: &str, condition: &str) {
-    let script = format!("try {{ return !!({condition}); }} catch (e) {{ return false; }}");
-    let start = std::time::Instant::now();
-    while start.elapsed() < PATIENCE {
-        if page.js(&script).await == Value::Bool(true) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-    panic!("waited in vain for {what} ({condition}); the page ({}) shows:\n{}", url(page).await, page.text().await);
-}
-
 /// Waits until the element matching `css` exists and its text contains `text`.
 async fn wait_text_in(page: &Page, css: &str, text: &str) {
     let cond =
         format!("[...document.querySelectorAll({})].some(e => e.innerText.includes({}))", json!(css), json!(text));
-    wait_js(page, &format!("{css} to show {text:?}"), &cond).await;
+    page.wait_js(&format!("{css} to show {text:?}"), &cond).await;
 }
 
 /// Waits until the page's address ends with `suffix`.
 async fn wait_url_ends(page: &Page, suffix: &str) -> String {
     let cond = format!("location.pathname.endsWith({})", json!(suffix));
-    wait_js(page, &format!("the address to end with {suffix}"), &cond).await;
+    page.wait_js(&format!("the address to end with {suffix}"), &cond).await;
     url(page).await
 }
 
@@ -62,33 +40,10 @@ async fn url(page: &Page) -> String {
     page.client.current_url().await.map(|u| u.to_string()).unwrap_or_default()
 }
 
-/// The path of the current address.
-async fn path(page: &Page) -> String {
-    page.js("return location.pathname").await.as_str().unwrap_or_default().to_owned()
-}
-
 /// The project id in an address `/projects/<id>/…`.
 fn project_id_of(path: &str) -> String {
     let rest = path.split("/projects/").nth(1).unwrap_or_else(|| panic!("{path} is not a project page"));
     rest.split('/').next().unwrap_or_default().to_owned()
-}
-
-async fn click(page: &Page, css: &str) {
-    page.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
-
-/// Types into a field as a person does (after clearing it).
-async fn type_into(page: &Page, css: &str, text: &str) {
-    let el = page.find(css).await;
-    el.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
-    el.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
-}
-
-async fn select(page: &Page, css: &str, value: &str) {
-    let el = page.find(css).await;
-    el.select_by_value(value).await.unwrap_or_else(|e| panic!("choose {value} in {css}: {e}"));
-    let cond = format!("document.querySelector({}).value === {}", json!(css), json!(value));
-    wait_js(page, &format!("{css} to hold {value}"), &cond).await;
 }
 
 async fn attr(el: &Element, name: &str) -> Option<String> {
@@ -120,14 +75,14 @@ async fn disabled_reason(page: &Page, css: &str) -> String {
 async fn wait_usable(page: &Page, css: &str) {
     page.find(css).await;
     let cond = format!("!document.querySelector({}).hasAttribute('aria-disabled')", json!(css));
-    wait_js(page, &format!("{css} to become usable"), &cond).await;
+    page.wait_js(&format!("{css} to become usable"), &cond).await;
 }
 
 /// Confirms the open dialog (its last button is the confirming one).
 async fn confirm_dialog(page: &Page) {
     page.find("dialog[open]").await;
-    click(page, "dialog[open] .actions button:last-child").await;
-    wait_js(page, "the dialog to close", "!document.querySelector('dialog[open]')").await;
+    page.click("dialog[open] .actions button:last-child").await;
+    page.wait_js("the dialog to close", "!document.querySelector('dialog[open]')").await;
 }
 
 /// Screenshot, then axe-core, of the page as it is now.
@@ -162,15 +117,15 @@ async fn sandbox_create_key(
 /// detail page shows it Available.
 async fn create_cluster_in_console(page: &Page, setup: &Setup, name: &str, shot: Option<&str>) -> String {
     page.find("#create-cluster-submit").await;
-    type_into(page, "#cluster-name", name).await;
-    type_into(page, "#cluster-password", "Sup3r-secret-pw").await;
+    page.type_into("#cluster-name", name).await;
+    page.type_into("#cluster-password", "Sup3r-secret-pw").await;
     if let Some(s) = shot {
         // The tier, cloud and region fields are what the state is about (locked or free).
         record_at(page, setup, s, "#cluster-tier").await;
     }
-    click(page, "#create-cluster-submit").await;
-    wait_js(page, "the new cluster's page", "/\\/clusters\\/\\d+$/.test(location.pathname)").await;
-    let p = path(page).await;
+    page.click("#create-cluster-submit").await;
+    page.wait_js("the new cluster's page", "/\\/clusters\\/\\d+$/.test(location.pathname)").await;
+    let p = page.path().await;
     let id = p.rsplit('/').next().unwrap_or_default().to_owned();
     wait_text_in(page, "#cluster-title", name).await;
     wait_status(page, "Available").await;
@@ -183,7 +138,7 @@ async fn wait_status(page: &Page, label: &str) {
         "document.querySelector('#cluster-status').innerText.trim().toLowerCase().endsWith({})",
         json!(label.to_lowercase())
     );
-    wait_js(page, &format!("the cluster to be {label}"), &cond).await;
+    page.wait_js(&format!("the cluster to be {label}"), &cond).await;
 }
 
 /// The policy statements `text` (a policy document) holds.
@@ -202,17 +157,13 @@ fn sids(text: &str) -> Vec<String> {
 /// policy the console shows goes into the key's policy in KMS, the key's ARN comes back.
 #[tokio::test]
 async fn issue5_projects_and_the_encryption_key_in_the_console() {
-    let Some(setup) = Setup::find() else { return };
-    let server = Server::start(&setup, &[]).await;
-    let browser = Browser::start(&setup).await;
-    let page = browser.session().await;
-    page.sign_in(&server).await;
+    let Console { setup, server, browser, page } = Console::start(&[]).await;
 
     // A project without CMEK.
     page.goto(&server.url).await;
     page.find(".page-head a.btn.primary").await.click().await.expect("Create project");
     wait_url_ends(&page, "/projects/new").await;
-    type_into(&page, "#project-name", "analytics").await;
+    page.type_into("#project-name", "analytics").await;
     let cmek = page.find("#project-cmek").await;
     assert!(!cmek.is_selected().await.unwrap(), "CMEK is off by default: it can never be undone");
     page.wait_text("Without CMEK: TiDB Cloud encrypts data at rest with its own escrow key").await;
@@ -220,7 +171,7 @@ async fn issue5_projects_and_the_encryption_key_in_the_console() {
     assert!(locks_in.contains("Turning it on locks this project, for good"), "{locks_in}");
     assert!(locks_in.contains("AWS only") && locks_in.contains("one region of the key"), "{locks_in}");
     record(&page, &setup, "i5-01-create-project-without-cmek").await;
-    click(&page, "#create-project").await;
+    page.click("#create-project").await;
     let p = wait_url_ends(&page, "/clusters").await;
     let plain_id = project_id_of(&p);
     page.find("nav.tabs").await.find(Locator::LinkText("Encryption Access")).await.unwrap().click().await.unwrap();
@@ -230,19 +181,19 @@ async fn issue5_projects_and_the_encryption_key_in_the_console() {
     assert!(why.contains("created without Customer-Managed Encryption Key"), "{why}");
     assert!(why.contains("cannot be turned on"), "{why}");
     // aria-disabled, so clicking does nothing.
-    click(&page, "#create-key").await;
-    assert!(path(&page).await.ends_with(&format!("/projects/{plain_id}/encryption")), "{}", path(&page).await);
+    page.click("#create-key").await;
+    assert!(page.path().await.ends_with(&format!("/projects/{plain_id}/encryption")), "{}", page.path().await);
     record_at(&page, &setup, "i5-02-encryption-without-cmek", "#create-key").await;
 
     // A CMEK project: the console lands on its Encryption Access page.
     page.goto(&format!("{}/projects/new", server.url)).await;
-    type_into(&page, "#project-name", "payments-prod").await;
+    page.type_into("#project-name", "payments-prod").await;
     let cmek = page.find("#project-cmek").await;
     cmek.click().await.unwrap();
     assert!(cmek.is_selected().await.unwrap(), "CMEK turned on");
     page.wait_text("With CMEK: you configure the key next").await;
     record(&page, &setup, "i5-03-create-project-with-cmek").await;
-    click(&page, "#create-project").await;
+    page.click("#create-project").await;
     let p = wait_url_ends(&page, "/encryption").await;
     let pid = project_id_of(&p);
     assert_ne!(pid, plain_id);
@@ -251,12 +202,11 @@ async fn issue5_projects_and_the_encryption_key_in_the_console() {
     record(&page, &setup, "i5-04-encryption-no-key-yet").await;
 
     // Create Encryption Key: us-west-2, and the policy to add in KMS.
-    click(&page, "#create-key").await;
+    page.click("#create-key").await;
     wait_url_ends(&page, "/encryption/create").await;
-    select(&page, "#key-region", "us-west-2").await;
+    page.select("#key-region", "us-west-2").await;
     wait_text_in(&page, "#policy-text", "ec2.us-west-2.amazonaws.com").await;
-    wait_js(
-        &page,
+    page.wait_js(
         "the service account in the policy",
         "!document.querySelector('#policy-text').innerText.includes('<pingcap-account>')",
     )
@@ -275,8 +225,8 @@ async fn issue5_projects_and_the_encryption_key_in_the_console() {
     let mut doc: Value = serde_json::from_str(&current).expect("the key's policy is JSON");
     doc["Statement"].as_array_mut().expect("statements").extend(wanted.iter().cloned());
     let edited = serde_json::to_string(&doc).unwrap();
-    type_into(&page, "#sandbox-policy", &edited).await;
-    click(&page, "#policy-save").await;
+    page.type_into("#sandbox-policy", &edited).await;
+    page.click("#policy-save").await;
     page.wait_text("Policy saved.").await;
     let saved = server.api("GET", &format!("/api/ext/v1/sandbox-kms/keys/{key_id}"), None).await;
     let saved_policy = saved["policy"].as_str().expect("policy");
@@ -288,11 +238,11 @@ async fn issue5_projects_and_the_encryption_key_in_the_console() {
 
     // Back on Create Encryption Key: the ARN, checked as typed, then Create.
     page.goto(&format!("{}/projects/{pid}/encryption/create", server.url)).await;
-    select(&page, "#key-region", "us-west-2").await;
-    type_into(&page, "#key-arn", &arn).await;
+    page.select("#key-region", "us-west-2").await;
+    page.type_into("#key-arn", &arn).await;
     wait_text_in(&page, "#key-arn-status", "A key in us-west-2").await;
     record(&page, &setup, "i5-07-create-key-filled").await;
-    click(&page, "#create-key-submit").await;
+    page.click("#create-key-submit").await;
     wait_url_ends(&page, &format!("/projects/{pid}/encryption")).await;
     page.find("#key-health [data-state=\"ACCESSIBLE\"]").await;
     let card = text_of(&page, "article.key[data-region=\"us-west-2\"]").await;
@@ -311,15 +261,15 @@ async fn issue5_projects_and_the_encryption_key_in_the_console() {
         .api("POST", "/api/ext/v1/sandbox-kms/keys", Some(json!({"region": "us-east-1", "policy": east_policy})))
         .await;
     let east_arn = east["arn"].as_str().expect("arn").to_owned();
-    let (status, body) = api_status(
-        &server,
-        "POST",
-        &format!("/api/v1beta/projects/{pid}/aws-cmek"),
-        Some(json!({"specs": [{"region": "us-east-1", "kms_arn": east_arn}]})),
-    )
-    .await;
+    let (status, body) = server
+        .api_status(
+            "POST",
+            &format!("/api/v1beta/projects/{pid}/aws-cmek"),
+            Some(json!({"specs": [{"region": "us-east-1", "kms_arn": east_arn}]})),
+        )
+        .await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(body["code"], json!(49920002), "{body}");
+    assert_eq!(body["code"], json!(ErrorCode::CmekRegionLocked.code()), "{body}");
     let msg = body["message"].as_str().unwrap_or_default();
     assert!(msg.contains("us-west-2") && msg.contains("us-east-1"), "the refusal names both regions: {msg}");
     let keys = server.api("GET", &format!("/api/v1beta/projects/{pid}/aws-cmek"), None).await;
@@ -330,18 +280,16 @@ async fn issue5_projects_and_the_encryption_key_in_the_console() {
     page.find("#key-health [data-state=\"ACCESSIBLE\"]").await;
     let why = disabled_reason(&page, "#create-key").await;
     assert!(why.contains("already configured for us-west-2"), "{why}");
-    click(&page, "#create-key").await;
+    page.click("#create-key").await;
     // A navigation would follow the click within a frame or two: still here a second later.
     for _ in 0..10 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        assert!(path(&page).await.ends_with("/encryption"), "a disabled button does not navigate");
+        assert!(page.path().await.ends_with("/encryption"), "a disabled button does not navigate");
     }
     record_at(&page, &setup, "i5-09-encryption-second-key-unavailable", "#create-key").await;
 
     page.assert_no_console_errors().await;
-    page.close().await;
-    browser.stop().await;
-    server.stop().await;
+    close(page, browser, server).await;
 }
 
 // ------------------------------------------------------------------ issue 6
@@ -350,11 +298,7 @@ async fn issue5_projects_and_the_encryption_key_in_the_console() {
 /// everything) and restore (resume everything).
 #[tokio::test]
 async fn issue6_the_whole_user_guide_in_the_browser() {
-    let Some(setup) = Setup::find() else { return };
-    let server = Server::start(&setup, &[]).await;
-    let browser = Browser::start(&setup).await;
-    let page = browser.session().await;
-    page.sign_in(&server).await;
+    let Console { setup, server, browser, page } = Console::start(&[]).await;
 
     // Arranged: a CMEK project; its key made in the sandbox KMS page (trusting TiDB Cloud) and
     // configured through the API.
@@ -378,7 +322,7 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     page.goto(&format!("{}/projects/{pid}/clusters", server.url)).await;
     page.wait_text("No clusters in this project yet.").await;
     wait_usable(&page, "#create-cluster").await;
-    click(&page, "#create-cluster").await;
+    page.click("#create-cluster").await;
     wait_url_ends(&page, "/clusters/new").await;
     let locked = text_of(&page, "#locked-fields").await;
     for want in ["Dedicated", "AWS", "Oregon (us-west-2)", "This project encrypts with the key in Oregon (us-west-2)"] {
@@ -397,8 +341,8 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     record_at(&page, &setup, "i6-03-cluster-available", "#cluster-encryption").await;
     // A backup under the key: listed with the key that encrypts it (the guide: backups use the
     // same key; the key policy's S3 statement is for them).
-    type_into(&page, "#backup-name", "before-rotation").await;
-    click(&page, "#create-backup-button").await;
+    page.type_into("#backup-name", "before-rotation").await;
+    page.click("#create-backup-button").await;
     page.find("#backups tbody tr").await;
     wait_text_in(&page, "#backups tbody tr .backup-status", "Done").await;
     let row = text_of(&page, "#backups tbody tr").await;
@@ -415,7 +359,7 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     page.goto(&format!("{}/sandbox-kms/{key_id}", server.url)).await;
     let before = text_of(&page, "#sandbox-key-rotation").await;
     assert!(!before.contains("last rotated"), "{before}");
-    click(&page, "#key-rotate").await;
+    page.click("#key-rotate").await;
     page.wait_text("Rotated: new key material encrypts from now on").await;
     wait_text_in(&page, "#sandbox-key-rotation", "last rotated").await;
     assert_eq!(text_of(&page, "h1 code").await, arn, "rotation keeps the ARN");
@@ -433,7 +377,7 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     // Revoke, step 1: remove TiDB Cloud's statements from the key policy in KMS.
     page.goto(&format!("{}/sandbox-kms/{key_id}", server.url)).await;
     page.find("#sandbox-policy").await;
-    click(&page, "#policy-revoke").await;
+    page.click("#policy-revoke").await;
     page.wait_text("Policy saved.").await;
     let revoked = value_of(&page, "#sandbox-policy").await;
     assert!(!revoked.contains(EBS_SID) && !revoked.contains(S3_SID), "{revoked}");
@@ -443,16 +387,15 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     page.goto(&format!("{}/projects/{pid}/clusters/{cluster}", server.url)).await;
     wait_status(&page, "Available").await;
     page.find("#cluster-encryption #key-health [data-state]").await;
-    wait_js(
-        &page,
+    page.wait_js(
         "the key to be reported inaccessible",
         "document.querySelector('#cluster-encryption #key-health [data-state]').dataset.state !== 'ACCESSIBLE'",
     )
     .await;
     record_at(&page, &setup, "i6-07-cluster-running-while-revoked", "#cluster-encryption #key-health").await;
     // No backup while access is revoked: refused with the key and the cause, like a resume.
-    type_into(&page, "#backup-name", "while-revoked").await;
-    click(&page, "#create-backup-button").await;
+    page.type_into("#backup-name", "while-revoked").await;
+    page.click("#create-backup-button").await;
     page.find("#backup-error").await;
     let refused = text_of(&page, "#backup-error").await;
     assert!(refused.contains("Creating the backup was refused") && refused.contains(&arn), "{refused}");
@@ -464,7 +407,7 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     wait_usable(&page, "#pause-all").await;
     page.wait_text("Done: the service can no longer use the key.").await;
     record_at(&page, &setup, "i6-08-revoke-page", "#pause-all").await;
-    click(&page, "#pause-all").await;
+    page.click("#pause-all").await;
     page.find("dialog[open]").await;
     let dialog = text_of(&page, "dialog[open]").await;
     assert!(
@@ -475,8 +418,7 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     confirm_dialog(&page).await;
     for id in &clusters {
         wait_text_in(&page, &format!("ul.progress li[data-cluster-id=\"{id}\"]"), "done").await;
-        wait_js(
-            &page,
+        page.wait_js(
             &format!("cluster {id} to be PAUSED in the table"),
             &format!(
                 "document.querySelector('table.clusters tr[data-cluster-id=\"{id}\"]').dataset.status === 'PAUSED'"
@@ -490,7 +432,7 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     // Resuming a cluster while access is revoked is refused, and the page says why.
     page.goto(&format!("{}/projects/{pid}/clusters/{cluster}", server.url)).await;
     wait_status(&page, "Paused").await;
-    click(&page, "#resume-cluster").await;
+    page.click("#resume-cluster").await;
     confirm_dialog(&page).await;
     page.find("#operation-error").await;
     let refusal = text_of(&page, "#operation-error").await;
@@ -513,7 +455,7 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     // Restore, step 1: put the statements back in KMS.
     page.goto(&format!("{}/sandbox-kms/{key_id}", server.url)).await;
     page.find("#sandbox-policy").await;
-    click(&page, "#policy-restore").await;
+    page.click("#policy-restore").await;
     page.wait_text("Policy saved.").await;
     let restored = value_of(&page, "#sandbox-policy").await;
     assert!(restored.contains(EBS_SID) && restored.contains(S3_SID), "{restored}");
@@ -522,12 +464,12 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     // Restore, step 2: test the key, then resume every cluster.
     page.goto(&format!("{}/projects/{pid}/restore", server.url)).await;
     page.find("#restore-test").await;
-    click(&page, "#restore-test").await;
+    page.click("#restore-test").await;
     wait_text_in(&page, "#restore-key-status", "The key is accessible").await;
     wait_text_in(&page, "#resume-all", "Resume 2 paused clusters").await;
     wait_usable(&page, "#resume-all").await;
     record_at(&page, &setup, "i6-13-restore-page", "#resume-all").await;
-    click(&page, "#resume-all").await;
+    page.click("#resume-all").await;
     for id in &clusters {
         wait_text_in(&page, &format!("ul.progress li[data-cluster-id=\"{id}\"]"), "done").await;
     }
@@ -540,15 +482,15 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     record(&page, &setup, "i6-15-cluster-available-again").await;
     // Access restored: the backup taken under the key restores to a new cluster, in the key's
     // region (locked, with the reason).
-    click(&page, &format!("#backups tr[data-backup-id=\"{backup_id}\"] .restore-backup")).await;
+    page.click(&format!("#backups tr[data-backup-id=\"{backup_id}\"] .restore-backup")).await;
     let region = text_of(&page, "#restore-region").await;
     assert!(region.starts_with("us-west-2") && region.contains("the key in us-west-2"), "{region}");
-    type_into(&page, "#restore-name", "orders-restored").await;
-    type_into(&page, "#restore-password", "Sup3r-secret-pw").await;
+    page.type_into("#restore-name", "orders-restored").await;
+    page.type_into("#restore-password", "Sup3r-secret-pw").await;
     record_at(&page, &setup, "i6-16-restore-backup", "#restore-form").await;
-    click(&page, "#restore-button").await;
+    page.click("#restore-button").await;
     page.find("#restore-started a").await;
-    click(&page, "#restore-started a").await;
+    page.click("#restore-started a").await;
     wait_text_in(&page, "#cluster-title", "orders-restored").await;
     wait_status(&page, "Available").await;
     let enc = text_of(&page, "#cluster-encryption").await;
@@ -562,19 +504,13 @@ async fn issue6_the_whole_user_guide_in_the_browser() {
     }
 
     page.assert_no_console_errors().await;
-    page.close().await;
-    browser.stop().await;
-    server.stop().await;
+    close(page, browser, server).await;
 }
 
 /// Without CMEK nothing is locked: a cluster can go to any region of the catalog (here on GCP).
 #[tokio::test]
 async fn a_project_without_cmek_creates_clusters_in_any_catalog_region() {
-    let Some(setup) = Setup::find() else { return };
-    let server = Server::start(&setup, &[]).await;
-    let browser = Browser::start(&setup).await;
-    let page = browser.session().await;
-    page.sign_in(&server).await;
+    let Console { setup, server, browser, page } = Console::start(&[]).await;
     let project = server.api("POST", "/api/v1beta/projects", Some(json!({"name": "analytics"}))).await;
     let pid = project["id"].as_str().expect("project id").to_owned();
     // The GCP regions of the catalog, and an AWS region that is not us-west-2.
@@ -593,11 +529,11 @@ async fn a_project_without_cmek_creates_clusters_in_any_catalog_region() {
 
     page.goto(&format!("{}/projects/{pid}/clusters", server.url)).await;
     wait_usable(&page, "#create-cluster").await;
-    click(&page, "#create-cluster").await;
+    page.click("#create-cluster").await;
     wait_url_ends(&page, "/clusters/new").await;
     assert_eq!(page.js("return document.querySelectorAll('#locked-fields').length").await, json!(0), "nothing locked");
-    select(&page, "#cluster-provider", "GCP").await;
-    select(&page, "#cluster-region", &gcp).await;
+    page.select("#cluster-provider", "GCP").await;
+    page.select("#cluster-region", &gcp).await;
     let gcp_cluster =
         create_cluster_in_console(&page, &setup, "analytics-gcp", Some("any-01-create-cluster-gcp")).await;
     let facts = page.text().await;
@@ -607,8 +543,8 @@ async fn a_project_without_cmek_creates_clusters_in_any_catalog_region() {
 
     page.goto(&format!("{}/projects/{pid}/clusters/new", server.url)).await;
     page.find("#cluster-provider").await;
-    select(&page, "#cluster-provider", "AWS").await;
-    select(&page, "#cluster-region", &aws).await;
+    page.select("#cluster-provider", "AWS").await;
+    page.select("#cluster-region", &aws).await;
     let aws_cluster = create_cluster_in_console(&page, &setup, "analytics-aws", None).await;
     assert!(page.text().await.contains(&aws));
 
@@ -621,11 +557,9 @@ async fn a_project_without_cmek_creates_clusters_in_any_catalog_region() {
         );
     }
     page.goto(&format!("{}/projects/{pid}/clusters", server.url)).await;
-    wait_js(&page, "both clusters listed", "document.querySelectorAll('table.clusters tbody tr').length === 2").await;
+    page.wait_js("both clusters listed", "document.querySelectorAll('table.clusters tbody tr').length === 2").await;
     record(&page, &setup, "any-03-clusters-in-two-clouds").await;
 
     page.assert_no_console_errors().await;
-    page.close().await;
-    browser.stop().await;
-    server.stop().await;
+    close(page, browser, server).await;
 }

@@ -8,7 +8,7 @@
 //! first proves the detectors fire by planting a payload as markup itself.
 #![cfg(not(target_arch = "wasm32"))]
 
-use cmek_e2e::{Browser, Page, Server, Setup};
+use cmek_e2e::{Browser, Page, Server, Setup, close};
 use serde_json::{Value, json};
 
 /// Records every CSP violation of the document, from before the page's own scripts run.
@@ -119,7 +119,5 @@ async fn stored_payloads_stay_inert_everywhere_they_are_shown() {
     assert_eq!(csp, json!([]), "the policy checker tried to run something its CSP blocked");
     assert_eq!(injected, json!([]), "a payload became markup in the policy checker");
     page.screenshot("xss-policy-checker").await;
-    page.close().await;
-    browser.stop().await;
-    server.stop().await;
+    close(page, browser, server).await;
 }

@@ -290,14 +290,6 @@ mod tests {
     }
 
     #[test]
-    fn the_documented_codes_keep_their_numbers() {
-        assert_eq!(ErrorCode::Unauthenticated.code(), 49900001);
-        assert_eq!(ErrorCode::PermissionDenied.code(), 49900003);
-        assert_eq!(ErrorCode::RateLimited.code(), 49900007);
-        assert_eq!(ErrorCode::RateLimited.http_status(), 429);
-    }
-
-    #[test]
     fn field_errors_travel_in_details() {
         let e = RuleError::fields(
             ErrorCode::ValidationFailed,

@@ -12,11 +12,6 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
 
-const UNAUTHENTICATED: i64 = 49900001;
-const PERMISSION_DENIED: i64 = 49900003;
-const RATE_LIMITED: i64 = 49900007;
-const IDEMPOTENCY_KEY_REUSED: i64 = 49910010;
-
 /// A request without the harness's Digest client.
 async fn plain(method: Method, url: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Resp {
     let mut req = reqwest::Client::new().request(method, url);
@@ -35,7 +30,7 @@ fn challenges(r: &Resp) -> Vec<String> {
 
 /// A 401 with the ErrorResponse and, unless `console`, the SHA-256 and MD5 challenges; its message.
 fn assert_401(r: &Resp, console: bool) -> String {
-    assert_eq!((r.status, r.code()), (401, UNAUTHENTICATED), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (401, ErrorCode::Unauthenticated.code()), "{:?}", r.body);
     assert!(r.body["details"].is_array() && !r.message().is_empty(), "{:?}", r.body);
     let c = challenges(r);
     if console {
@@ -113,7 +108,7 @@ async fn curl_digest_uses_sha256_and_works_unchanged() {
     let (_, out, _) =
         curl(&["-sS", "--digest", "--user", &format!("{}:wrong", s.api_key.public), "-w", "\n%{http_code}", &url]);
     assert!(out.ends_with("\n401"), "{out}");
-    assert!(out.contains("49900001"), "{out}");
+    assert!(out.contains(&ErrorCode::Unauthenticated.code().to_string()), "{out}");
 }
 
 #[tokio::test]
@@ -315,7 +310,7 @@ async fn an_api_key_used_from_another_origins_page_is_refused() {
             Some(&json!({"name": "x"})),
         )
         .await;
-    assert_eq!((r.status, r.code()), (403, PERMISSION_DENIED), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (403, ErrorCode::PermissionDenied.code()), "{:?}", r.body);
     assert!(r.message().contains("http://evil.example"), "{}", r.message());
     let own = s.base.clone();
     let r =
@@ -348,7 +343,7 @@ async fn the_sign_in_link_works_once_and_the_session_rules_hold() {
     assert_401(&plain(Method::GET, &session, &[("x-cmek-console", "1")], None).await, true);
     // A wrong token.
     let (r, cookie) = sign_in(&s, json!({"token": "nope"})).await;
-    assert_eq!((r.status, r.code()), (401, UNAUTHENTICATED), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (401, ErrorCode::Unauthenticated.code()), "{:?}", r.body);
     assert!(cookie.is_none());
     // The printed token signs in.
     let (r, cookie) = sign_in(&s, json!({"token": s.sign_in_token()})).await;
@@ -363,7 +358,7 @@ async fn the_sign_in_link_works_once_and_the_session_rules_hold() {
     assert!(!csrf.is_empty() && csrf != cookie);
     // … once.
     let (r, _) = sign_in(&s, json!({"token": s.sign_in_token()})).await;
-    assert_eq!((r.status, r.code()), (401, UNAUTHENTICATED), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (401, ErrorCode::Unauthenticated.code()), "{:?}", r.body);
     assert!(r.message().contains("used already"), "{}", r.message());
     // Password sign-in is off here.
     let (r, _) = sign_in(&s, json!({"password": "x"})).await;
@@ -382,7 +377,7 @@ async fn the_sign_in_link_works_once_and_the_session_rules_hold() {
     let body = json!({"name": "from-console"});
     let origin = format!("http://{host}");
     let r = plain(Method::POST, &projects, &[("cookie", &c)], Some(&body)).await;
-    assert_eq!((r.status, r.code()), (403, PERMISSION_DENIED), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (403, ErrorCode::PermissionDenied.code()), "{:?}", r.body);
     assert!(r.message().contains("X-CSRF-Token") && r.message().contains("Origin"), "{}", r.message());
     let r = plain(Method::POST, &projects, &[("cookie", &c), ("x-csrf-token", &csrf)], Some(&body)).await;
     assert_eq!(r.status, 403);
@@ -407,7 +402,7 @@ async fn the_sign_in_link_works_once_and_the_session_rules_hold() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     // The session endpoints themselves need no API key; signing out is a change too.
     let r = plain(Method::DELETE, &session, &[("cookie", &c)], None).await;
-    assert_eq!((r.status, r.code()), (403, PERMISSION_DENIED), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (403, ErrorCode::PermissionDenied.code()), "{:?}", r.body);
     let r =
         plain(Method::DELETE, &session, &[("cookie", &c), ("origin", &origin), ("x-csrf-token", &csrf)], None).await;
     assert_eq!(r.status, 200);
@@ -468,7 +463,7 @@ async fn a_password_signs_in_and_cookies_are_secure_behind_tls() {
         Some(&json!({"password": "correct horse battery staple"})),
     )
     .await;
-    assert_eq!((r.status, r.code()), (403, PERMISSION_DENIED), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (403, ErrorCode::PermissionDenied.code()), "{:?}", r.body);
 }
 
 #[tokio::test]
@@ -481,15 +476,20 @@ async fn failed_sign_ins_are_limited() {
     // minute (Retry-After), even with the right password, which is not even checked.
     for i in 1..=10 {
         let (r, _) = sign_in(&s, json!({"password": format!("guess {i}")})).await;
-        assert_eq!((r.status, r.code()), (401, UNAUTHENTICATED), "failure {i}: {:?}", r.body);
+        assert_eq!((r.status, r.code()), (401, ErrorCode::Unauthenticated.code()), "failure {i}: {:?}", r.body);
     }
     let (r, cookie) = sign_in(&s, json!({"password": "correct horse battery staple"})).await;
-    assert_eq!((r.status, r.code()), (429, RATE_LIMITED), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (429, ErrorCode::RateLimited.code()), "{:?}", r.body);
     assert!(cookie.is_none());
     assert!(r.message().contains("127.0.0.1") && r.message().contains("60 s"), "{}", r.message());
     assert_eq!(r.header("retry-after"), "60");
     let (r, _) = sign_in(&s, json!({"token": "guess"})).await;
-    assert_eq!((r.status, r.code()), (429, RATE_LIMITED), "a wrong link token waits too: {:?}", r.body);
+    assert_eq!(
+        (r.status, r.code()),
+        (429, ErrorCode::RateLimited.code()),
+        "a wrong link token waits too: {:?}",
+        r.body
+    );
     // The link's token is checked first (256 random bits: nothing to guess), so the right one
     // signs in whatever failed before.
     let (r, cookie) = sign_in(&s, json!({"token": s.sign_in_token()})).await;
@@ -546,7 +546,7 @@ async fn requests_per_minute_are_limited_per_credential() {
         assert_eq!(r.status, 200);
     }
     let r = refused.unwrap_or_else(|| panic!("no 429 in 11 requests: {seen:?}"));
-    assert_eq!(r.code(), RATE_LIMITED);
+    assert_eq!(r.code(), ErrorCode::RateLimited.code());
     assert_eq!(r.header("x-ratelimit-remaining-minute"), "0");
     assert!(
         r.message().starts_with("The request exceeded the limit of 5 times per apikey per minute."),
@@ -641,7 +641,7 @@ async fn creates_with_an_idempotency_key_happen_once() {
     assert_eq!(s.get("/api/v1beta/projects").await.body["total"], 1);
     // The same key with another body: refused, naming the header.
     let other = s.with_headers(Method::POST, "/api/v1beta/projects", &k, Some(&json!({"name": "twice"}))).await;
-    assert_eq!((other.status, other.code()), (400, IDEMPOTENCY_KEY_REUSED), "{:?}", other.body);
+    assert_eq!((other.status, other.code()), (400, ErrorCode::IdempotencyKeyReused.code()), "{:?}", other.body);
     assert!(other.message().contains("Idempotency-Key"), "{}", other.message());
     // A malformed key.
     let bad = s.with_headers(Method::POST, "/api/v1beta/projects", &[("idempotency-key", "a b")], Some(&body)).await;
@@ -676,7 +676,12 @@ async fn creates_with_an_idempotency_key_happen_once() {
     let cmek = s
         .with_headers(Method::POST, &format!("/api/v1beta/projects/{pid}/aws-cmek"), &k3, Some(&json!({"specs": []})))
         .await;
-    assert_eq!(cmek.code(), IDEMPOTENCY_KEY_REUSED, "one key per credential, whatever the path: {:?}", cmek.body);
+    assert_eq!(
+        cmek.code(),
+        ErrorCode::IdempotencyKeyReused.code(),
+        "one key per credential, whatever the path: {:?}",
+        cmek.body
+    );
 
     // Kept in SQLite: a retry after a restart still gets the first answer.
     s = s.restart().await;

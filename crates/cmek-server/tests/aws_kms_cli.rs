@@ -190,18 +190,7 @@ async fn the_console_commands_run_as_printed_against_the_sandbox() {
         .as_str()
         .unwrap()
         .to_owned();
-    let configure = |arn: String| {
-        let s = &s;
-        let pid = pid.clone();
-        async move {
-            s.post(
-                &format!("/api/v1beta/projects/{pid}/aws-cmek"),
-                json!({ "specs": [{ "region": REGION, "kms_arn": arn }] }),
-            )
-            .await
-        }
-    };
-    let r = configure(arn.clone()).await;
+    let r = s.configure_key(&pid, REGION, &arn).await;
     assert_eq!(r.status, 400, "the default policy does not trust the service: {:?}", r.body);
 
     // Create Encryption Key page: put the guide's policy, enable rotation — as printed.
@@ -217,7 +206,7 @@ async fn the_console_commands_run_as_printed_against_the_sandbox() {
         (status["KeyRotationEnabled"].as_bool(), status["RotationPeriodInDays"].as_i64()),
         (Some(true), Some(365))
     );
-    let r = configure(arn.clone()).await;
+    let r = s.configure_key(&pid, REGION, &arn).await;
     assert_eq!(r.status, 200, "the guide's policy trusts the service: {:?}", r.body);
     assert_eq!(check_now(&s, &pid).await["state"], "ACCESSIBLE");
 

@@ -11,7 +11,7 @@ mod common;
 use aws_sdk_kms::config::{BehaviorVersion, Credentials};
 use cmek_server::kms::aws::AwsKms;
 use cmek_server::kms::{Kms, KmsError};
-use common::Server;
+use common::{ErrorCode, Server};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -124,24 +124,13 @@ async fn bad_input_gives_clear_messages_naming_key_call_and_cause() {
         .as_str()
         .unwrap()
         .to_owned();
-    let configure = |arn: String| {
-        let aws = &aws;
-        let pid = pid.clone();
-        async move {
-            aws.post(
-                &format!("/api/v1beta/projects/{pid}/aws-cmek"),
-                json!({ "specs": [{ "region": REGION, "kms_arn": arn }] }),
-            )
-            .await
-        }
-    };
     for (key, call, cause) in [
         (unknown.clone(), "DescribeKey", "NotFoundException"),
         (other.clone(), "DescribeKey", "AccessDeniedException"),
         // The default key policy does not trust the service: read through AWS's API, decided by cmek-core.
         (arn.clone(), "", "no statement allows"),
     ] {
-        let r = configure(key.clone()).await;
+        let r = aws.configure_key(&pid, REGION, &key).await;
         assert!(r.status < 500 && r.status >= 400, "{key}: {} {:?}", r.status, r.body);
         let msg = format!("{} {:?}", r.message(), r.body["details"]);
         assert!(msg.contains(&key) && msg.contains(call) && msg.contains(cause), "{key}: {msg}");
@@ -161,6 +150,6 @@ async fn bad_input_gives_clear_messages_naming_key_call_and_cause() {
         .await;
     let msg = format!("{} {:?}", r.message(), r.body["details"]);
     assert!(msg.contains(&arn) && msg.contains("DescribeKey") && msg.contains(&unreachable_url), "{msg}");
-    assert_eq!(r.body["code"], 49930005, "KMS_UNREACHABLE: {:?}", r.body);
+    assert_eq!(r.body["code"], ErrorCode::KmsUnreachable.code(), "KMS_UNREACHABLE: {:?}", r.body);
     assert_eq!(r.status, 503, "a dependency unavailable for now, not a fault of the server's own");
 }

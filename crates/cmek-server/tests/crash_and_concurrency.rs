@@ -354,15 +354,7 @@ async fn no_acknowledged_write_is_lost_when_the_server_is_killed() {
 
 async fn dedicated_aws_regions(s: &Server) -> Vec<String> {
     let r = s.get("/api/v1beta/clusters/provider/regions").await;
-    let mut out: Vec<String> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["cluster_type"] == "DEDICATED" && i["cloud_provider"] == "AWS")
-        .map(|i| i["region"].as_str().unwrap().to_owned())
-        .collect();
-    out.dedup();
-    out
+    cmek_test_support::catalog::regions(&r.body, "DEDICATED", "AWS")
 }
 
 #[tokio::test]
@@ -411,7 +403,7 @@ async fn fifty_parallel_key_configurations_leave_exactly_one_region() {
             } else {
                 assert_eq!(
                     (*status, *code),
-                    (400, 49920002),
+                    (400, ErrorCode::CmekRegionLocked.code()),
                     "round {round}: another region is refused as region-locked"
                 );
             }
@@ -449,7 +441,7 @@ async fn fifty_parallel_resumes_start_the_cluster_once() {
         for t in tasks {
             match t.await.unwrap() {
                 (200, _) => ok += 1,
-                (400, 49940001) => {}
+                (400, code) if code == ErrorCode::ClusterStateConflict.code() => {}
                 other => panic!("round {round}: unexpected answer {other:?}"),
             }
         }

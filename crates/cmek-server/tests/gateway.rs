@@ -5,14 +5,14 @@
 mod common;
 mod v1beta_support;
 
+use cmek_test_support::fake_upstream::{FakeUpstream, Mode};
 use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use v1beta_support::*;
 
 /// Writes the key pair as `cmek-server api-key create` prints it, mode 0600.
@@ -49,8 +49,8 @@ impl Gateway {
         let data = dir.join("gateway-data");
         let key = create_api_key(&data, "gateway-user").await;
         let log = dir.join("gateway.log");
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cmek-server"))
-            .args(["--listen", "127.0.0.1:0", "--key-check-secs", "0", "--rate-limit-per-minute", "0"])
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cmek-server"));
+        cmd.args(["--listen", "127.0.0.1:0", "--key-check-secs", "0", "--rate-limit-per-minute", "0"])
             .arg("--data-dir")
             .arg(&data)
             .arg("--console-dir")
@@ -64,24 +64,11 @@ impl Gateway {
             .env_remove("CMEK_UPSTREAM_PRIVATE_KEY")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start the gateway");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(l) = lines.next_line().await.unwrap() {
-                if let Some(u) = l.strip_prefix("cmek-server: listening on ") {
-                    return u.to_owned();
-                }
-            }
-            panic!(
-                "the gateway exited before listening: {}",
-                std::fs::read_to_string(dir.join("gateway.log")).unwrap_or_default()
-            );
+            .kill_on_drop(true);
+        let (child, base) = cmek_test_support::process::start_listening(cmd, || {
+            format!(": {}", std::fs::read_to_string(dir.join("gateway.log")).unwrap_or_default())
         })
-        .await
-        .expect("the gateway did not start in 30 s");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        .await;
         Self { child, base, client: DigestClient::new(key), log }
     }
 
@@ -178,7 +165,7 @@ async fn the_user_guide_flow_through_the_gateway_never_shows_the_key_pair() {
 
     // Region-locked: the upstream's refusal comes back with its own code.
     let r = gw.post(&clusters(&pid), dedicated("elsewhere", "us-west-2")).await;
-    let msg = err(&oas, "CreateCluster", &r, 400, 49920006).to_owned();
+    let msg = err(&oas, "CreateCluster", &r, 400, ErrorCode::CmekClusterRegionMismatch.code()).to_owned();
     assert!(msg.contains(region), "{msg}");
     seen.add(&r);
 
@@ -194,7 +181,7 @@ async fn the_user_guide_flow_through_the_gateway_never_shows_the_key_pair() {
     seen.add(&r);
     gw.wait_status(&pid, &cid, "PAUSED").await;
     let r = gw.patch(&cluster(&pid, &cid), json!({"config": {"paused": false}})).await;
-    let cause = err(&oas, "UpdateCluster", &r, 400, 49930002).to_owned();
+    let cause = err(&oas, "UpdateCluster", &r, 400, ErrorCode::KeyDisabled.code()).to_owned();
     assert!(cause.contains(&arn), "the upstream's cause names the key: {cause}");
     seen.add(&r);
     // Restore, resume.
@@ -229,7 +216,7 @@ async fn the_user_guide_flow_through_the_gateway_never_shows_the_key_pair() {
     assert!(
         details.contains(&format!("the gateway API key {}", gw.client.key.public))
             && details.contains("HTTP 400")
-            && details.contains("49930002"),
+            && details.contains(&ErrorCode::KeyDisabled.code().to_string()),
         "who and the upstream's answer: {details}"
     );
     assert!(refused["at_ms"].as_i64().unwrap() > 0);
@@ -244,7 +231,7 @@ async fn the_user_guide_flow_through_the_gateway_never_shows_the_key_pair() {
     assert_eq!(r.body["kms"], "aws");
     assert!(r.body["sandbox_account_id"].is_null());
     let r = gw.get("/api/ext/v1/sandbox-kms/keys").await;
-    assert_eq!((r.status, r.code()), (404, 49950005), "{}", r.body);
+    assert_eq!((r.status, r.code()), (404, ErrorCode::SandboxDisabled.code()), "{}", r.body);
     assert!(r.message().contains("gateway"), "{}", r.body);
     let r = gw.get(&format!("/api/ext/v1/projects/{pid}/key-health")).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -306,9 +293,13 @@ async fn a_wrong_key_pair_is_named_as_such_without_showing_it() {
     let kf = key_file(tmp.path(), &wrong);
     let gw = Gateway::start(tmp.path(), &upstream.base, &kf, &[], "trace").await;
     let r = gw.get(&projects()).await;
-    assert_eq!((r.status, r.code()), (502, 49960001), "{}", r.body);
+    assert_eq!((r.status, r.code()), (502, ErrorCode::UpstreamUnauthenticated.code()), "{}", r.body);
     assert!(r.message().contains("wrong or was revoked"), "{}", r.body);
-    assert!(r.body["details"].to_string().contains("upstream_code: 49900001"), "{}", r.body);
+    assert!(
+        r.body["details"].to_string().contains(&format!("upstream_code: {}", ErrorCode::Unauthenticated.code())),
+        "{}",
+        r.body
+    );
     let text = format!("{:?}{}", r.headers, r.body);
     assert_no_secret("the 401 answer", &text, &wrong);
     let log = gw.stop().await;
@@ -319,206 +310,72 @@ async fn a_wrong_key_pair_is_named_as_such_without_showing_it() {
 
 // ------------------------------------------------------------------ a fake upstream that fails
 
-/// How the fake answers the next requests.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Mode {
-    Ok,
-    RateLimited,
-    Fails,
-    Slow,
-    Drops,
-    /// Creates, then drops the connection before answering.
-    CreatesThenDrops,
-}
-
-#[derive(Default)]
-struct Fake {
-    mode: Option<Mode>,
-    hits: u32,
-    creates: u32,
-    projects: Vec<(String, String)>,
-}
-
-async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<(String, String, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
-        .unwrap_or(0);
-    while buf.len() < head_end + len {
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let mut first = head.lines().next()?.split(' ');
-    Some((first.next()?.to_owned(), first.next()?.to_owned(), buf[head_end..].to_vec()))
-}
-
-async fn reply(sock: &mut tokio::net::TcpStream, status: &str, extra: &str, body: &str) {
-    let text = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n{body}",
-        body.len()
-    );
-    let _ = sock.write_all(text.as_bytes()).await;
-}
-
-async fn fake_upstream(state: Arc<Mutex<Fake>>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
-            let state = state.clone();
-            tokio::spawn(async move {
-                let Some((method, path, body)) = read_request(&mut sock).await else { return };
-                let mode = {
-                    let mut s = state.lock().unwrap();
-                    s.hits += 1;
-                    s.mode.unwrap_or(Mode::Ok)
-                };
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-                let create = method == "POST" && path == "/api/v1beta/projects";
-                match mode {
-                    Mode::RateLimited => {
-                        let body = r#"{"details":[],"code":49900007,"message":"The request exceeded the limit of 100 times per apikey per minute."}"#;
-                        reply(
-                            &mut sock,
-                            "429 Too Many Requests",
-                            "x-ratelimit-reset: 7\r\nx-ratelimit-remaining-minute: 0\r\n",
-                            body,
-                        )
-                        .await;
-                    }
-                    Mode::Fails => {
-                        reply(
-                            &mut sock,
-                            "500 Internal Server Error",
-                            "",
-                            r#"{"code":49900500,"message":"upstream database is down","details":[]}"#,
-                        )
-                        .await;
-                    }
-                    Mode::Slow => {
-                        tokio::time::sleep(Duration::from_secs(4)).await;
-                        reply(&mut sock, "200 OK", "", r#"{"items":[],"total":0}"#).await;
-                    }
-                    Mode::Drops => drop(sock),
-                    Mode::CreatesThenDrops | Mode::Ok if create => {
-                        let name = serde_json::from_slice::<Value>(&body).unwrap()["name"].as_str().unwrap().to_owned();
-                        let id = {
-                            let mut s = state.lock().unwrap();
-                            s.creates += 1;
-                            let id = format!("{}", 1000 + s.creates);
-                            s.projects.push((id.clone(), name));
-                            id
-                        };
-                        if mode == Mode::Ok {
-                            reply(&mut sock, "200 OK", "", &format!(r#"{{"id":"{id}"}}"#)).await;
-                        }
-                    }
-                    Mode::CreatesThenDrops | Mode::Ok => {
-                        let items: Vec<Value> = state
-                            .lock()
-                            .unwrap()
-                            .projects
-                            .iter()
-                            .map(|(id, name)| json!({"id": id, "org_id": "1", "name": name, "cluster_count": 0, "user_count": 1, "create_timestamp": now.to_string(), "aws_cmek_enabled": true}))
-                            .collect();
-                        let body = json!({"items": items, "total": items.len()}).to_string();
-                        reply(&mut sock, "200 OK", "", &body).await;
-                    }
-                }
-            });
-        }
-    });
-    base
-}
-
-fn set_mode(f: &Arc<Mutex<Fake>>, m: Mode) -> u32 {
-    let mut s = f.lock().unwrap();
-    s.mode = Some(m);
-    s.hits
-}
-
 /// Each way an upstream fails reaches the client as a clear ErrorResponse with the upstream's
 /// words, a 429 stays a 429 with its reset, and a create whose answer was lost is not made twice.
 #[tokio::test]
 async fn upstream_failures_are_clear_and_nothing_is_created_twice() {
     let tmp = tempfile::tempdir().unwrap();
-    let fake = Arc::new(Mutex::new(Fake::default()));
-    let base = fake_upstream(fake.clone()).await;
+    // Projects it creates are 1001, 1002, …; a limited client is asked to wait 7 s.
+    let fake = FakeUpstream::start(1000, 7).await;
+    let base = fake.base.clone();
     let kf = key_file(tmp.path(), &ApiKey { public: "FAKEPUBLIC".into(), private: "FAKEPRIVATE".into() });
     let gw =
         Gateway::start(tmp.path(), &base, &kf, &["--upstream-timeout-secs", "1", "--upstream-cache-secs", "0"], "warn")
             .await;
 
-    set_mode(&fake, Mode::Fails);
+    fake.set_mode(Mode::Fails);
     let r = gw.get(&projects()).await;
-    assert_eq!((r.status, r.code()), (502, 49960004), "{}", r.body);
+    assert_eq!((r.status, r.code()), (502, ErrorCode::UpstreamFailed.code()), "{}", r.body);
     assert!(r.message().contains("upstream database is down"), "{}", r.body);
     assert!(r.body["details"].to_string().contains("upstream_code: 49900500"), "{}", r.body);
 
-    set_mode(&fake, Mode::Slow);
+    fake.set_mode(Mode::Slow);
     let r = gw.get(&projects()).await;
-    assert_eq!((r.status, r.code()), (504, 49960003), "{}", r.body);
+    assert_eq!((r.status, r.code()), (504, ErrorCode::UpstreamTimeout.code()), "{}", r.body);
     assert!(r.message().contains("did not answer"), "{}", r.body);
 
-    set_mode(&fake, Mode::Drops);
+    fake.set_mode(Mode::Drops);
     let r = gw.get(&projects()).await;
-    assert_eq!((r.status, r.code()), (502, 49960002), "{}", r.body);
+    assert_eq!((r.status, r.code()), (502, ErrorCode::UpstreamUnreachable.code()), "{}", r.body);
     assert!(r.message().contains("dropped the connection"), "{}", r.body);
 
     // A create whose answer was lost: found by name, answered once, created once.
-    set_mode(&fake, Mode::CreatesThenDrops);
+    fake.set_mode(Mode::CreatesThenDrops);
     let r = gw.post(&projects(), json!({"name": "lost-answer", "aws_cmek_enabled": true})).await;
     assert_eq!(r.status, 200, "reconciled by name: {}", r.body);
     assert_eq!(r.body["id"], "1001");
-    assert_eq!(fake.lock().unwrap().creates, 1);
+    assert_eq!(fake.creates(), 1);
 
     // Lost without being made: a clear error; the retry looks first, then creates once.
-    set_mode(&fake, Mode::Drops);
+    fake.set_mode(Mode::Drops);
     let r = gw.post(&projects(), json!({"name": "second", "aws_cmek_enabled": true})).await;
-    assert_eq!((r.status, r.code()), (502, 49960002), "{}", r.body);
+    assert_eq!((r.status, r.code()), (502, ErrorCode::UpstreamUnreachable.code()), "{}", r.body);
     assert!(
         r.message().contains("\"second\"") && r.message().contains("checked against the upstream first"),
         "{}",
         r.body
     );
-    assert_eq!(fake.lock().unwrap().creates, 1);
+    assert_eq!(fake.creates(), 1);
     // The retry looks first (not there), sends, loses the answer again, and finds it.
-    set_mode(&fake, Mode::CreatesThenDrops);
+    fake.set_mode(Mode::CreatesThenDrops);
     let r = gw.post(&projects(), json!({"name": "second", "aws_cmek_enabled": true})).await;
     assert_eq!((r.status, &r.body["id"]), (200, &json!("1002")), "{}", r.body);
-    assert_eq!(fake.lock().unwrap().creates, 2, "one create per name");
+    assert_eq!(fake.creates(), 2, "one create per name");
     // A list read while all is well, kept for when the upstream limits the gateway.
-    set_mode(&fake, Mode::Ok);
+    fake.set_mode(Mode::Ok);
     assert_eq!(gw.get(&projects()).await.status, 200);
 
     // 429 with X-Ratelimit-Reset: a 429 (never a 5xx) with Retry-After, the upstream's words;
     // and nothing more is sent until the reset.
-    let hits = set_mode(&fake, Mode::RateLimited);
+    let hits = fake.set_mode(Mode::RateLimited);
     let r = gw.get(&format!("{}?page=2", projects())).await;
-    assert_eq!((r.status, r.code()), (429, 49900007), "{}", r.body);
+    assert_eq!((r.status, r.code()), (429, ErrorCode::RateLimited.code()), "{}", r.body);
     assert_eq!(r.header("retry-after"), "7");
     assert!(r.message().contains("exceeded the limit of 100"), "{}", r.body);
     let r = gw.get(&format!("{}?page=3", projects())).await;
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.header("retry-after").parse::<u64>().unwrap() <= 7);
-    assert_eq!(fake.lock().unwrap().hits, hits + 1, "the gateway waits for the reset");
+    assert_eq!(fake.hits(), hits + 1, "the gateway waits for the reset");
     let info = gw.info().await;
     assert_eq!(info["throttled"], true, "{info}");
     // A list read before is still served (older, with its age) rather than an error.

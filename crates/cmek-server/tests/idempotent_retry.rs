@@ -11,9 +11,6 @@ use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const KEY_ACCESS_DENIED: i64 = 49930001;
-const KEY_DISABLED: i64 = 49930002;
-const IDEMPOTENCY_KEY_REUSED: i64 = 49910010;
 const REGION: &str = "us-west-2";
 
 fn text(v: &Value) -> &str {
@@ -43,30 +40,7 @@ async fn cmek_project(s: &Server) -> String {
 
 async fn cluster_body(s: &Server, name: &str) -> Value {
     let r = s.get("/api/v1beta/clusters/provider/regions").await;
-    let entry = r.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|i| i["cluster_type"] == "DEDICATED" && i["cloud_provider"] == "AWS" && i["region"] == REGION)
-        .expect("us-west-2 in the catalog")
-        .clone();
-    let pick = |list: &Value| -> Value {
-        // Not 4 vCPUs (TiDB and TiKV would then have to match).
-        list.as_array()
-            .expect("profiles")
-            .iter()
-            .find(|p| !text(&p["node_size"]).starts_with("4C"))
-            .cloned()
-            .expect("a size")
-    };
-    let (tidb, tikv) = (pick(&entry["tidb"]), pick(&entry["tikv"]));
-    json!({
-        "name": name, "cluster_type": "DEDICATED", "cloud_provider": "AWS", "region": REGION,
-        "config": { "root_password": "Guide-pass-1234", "components": {
-            "tidb": { "node_size": tidb["node_size"], "node_quantity": tidb["node_quantity_range"]["min"] },
-            "tikv": { "node_size": tikv["node_size"], "node_quantity": tikv["node_quantity_range"]["min"],
-                      "storage_size_gib": tikv["storage_size_gib_range"]["min"] } } },
-    })
+    cmek_test_support::catalog::dedicated_aws_cluster(&r.body, REGION, name)
 }
 
 #[tokio::test]
@@ -79,10 +53,10 @@ async fn a_refused_key_configuration_is_checked_again_after_the_policy_is_fixed(
     let k = [("idempotency-key", "key-form-1")];
 
     let refused = s.with_headers(Method::POST, &path, &k, Some(&body)).await;
-    assert_eq!((refused.status, refused.code()), (400, KEY_ACCESS_DENIED), "{:?}", refused.body);
+    assert_eq!((refused.status, refused.code()), (400, ErrorCode::KeyAccessDenied.code()), "{:?}", refused.body);
     // Asked again unchanged: checked again (not a replay), refused again for the same reason.
     let again = s.with_headers(Method::POST, &path, &k, Some(&body)).await;
-    assert_eq!((again.status, again.code()), (400, KEY_ACCESS_DENIED), "{:?}", again.body);
+    assert_eq!((again.status, again.code()), (400, ErrorCode::KeyAccessDenied.code()), "{:?}", again.body);
     assert_eq!(again.header("idempotent-replayed"), "", "a refusal is not kept");
 
     // The customer fixes the policy in KMS and presses Create again: same key, same body.
@@ -123,7 +97,7 @@ async fn a_cluster_refused_while_the_key_was_disabled_is_created_once_it_is_enab
     let body = cluster_body(&s, "retry-c1").await;
     let k = [("idempotency-key", "cluster-form-1")];
     let refused = s.with_headers(Method::POST, &path, &k, Some(&body)).await;
-    assert_eq!((refused.status, refused.code()), (400, KEY_DISABLED), "{:?}", refused.body);
+    assert_eq!((refused.status, refused.code()), (400, ErrorCode::KeyDisabled.code()), "{:?}", refused.body);
 
     assert_eq!(s.post(&op("enable"), json!({})).await.status, 200);
     // A double click after the fix: both with the same key, at once; one cluster.
@@ -139,6 +113,6 @@ async fn a_cluster_refused_while_the_key_was_disabled_is_created_once_it_is_enab
 
     // The kept success still guards its key: another body with it is refused.
     let other = s.with_headers(Method::POST, &path, &k, Some(&cluster_body(&s, "retry-c2").await)).await;
-    assert_eq!((other.status, other.code()), (400, IDEMPOTENCY_KEY_REUSED), "{:?}", other.body);
+    assert_eq!((other.status, other.code()), (400, ErrorCode::IdempotencyKeyReused.code()), "{:?}", other.body);
     assert_eq!(s.get(&path).await.body["total"], 1);
 }

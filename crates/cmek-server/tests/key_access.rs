@@ -16,18 +16,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const DAY: i64 = 86_400;
 
-const KEY_ACCESS_DENIED: i64 = 49930001;
-const KEY_DISABLED: i64 = 49930002;
-const KEY_PENDING_DELETION: i64 = 49930003;
-const KEY_NOT_FOUND: i64 = 49930004;
-const KMS_INVALID_STATE: i64 = 49930006;
-const VALIDATION_FAILED: i64 = 49910008;
-const INVALID_QUERY: i64 = 49910004;
-const CMEK_REGION_LOCKED: i64 = 49920002;
-const CMEK_KEY_ALREADY_CONFIGURED: i64 = 49920003;
-const CLUSTER_STATE_CONFLICT: i64 = 49940001;
-const SANDBOX_KEY_NOT_FOUND: i64 = 49950004;
-
 fn now_secs() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
 }
@@ -130,15 +118,7 @@ async fn configured_keys(s: &Server, pid: &str) -> Value {
 async fn cmek_regions(s: &Server) -> Vec<String> {
     let r = s.get("/api/v1beta/clusters/provider/regions").await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    let mut out: Vec<String> = Vec::new();
-    for item in r.body["items"].as_array().expect("items") {
-        if item["cluster_type"] == "DEDICATED" && item["cloud_provider"] == "AWS" {
-            let region = text(&item["region"]).to_owned();
-            if !out.contains(&region) {
-                out.push(region);
-            }
-        }
-    }
+    let out = cmek_test_support::catalog::regions(&r.body, "DEDICATED", "AWS");
     assert!(!out.is_empty(), "the catalog offers no Dedicated AWS region");
     out
 }
@@ -149,47 +129,10 @@ async fn story_region(s: &Server) -> String {
     regions.iter().find(|r| *r == "us-west-2").unwrap_or(&regions[0]).clone()
 }
 
-fn vcpus(size: &str) -> Option<i64> {
-    size.split_once('C')?.0.parse().ok()
-}
-
 /// A valid Dedicated AWS cluster for `region`, with node sizes and counts taken from the catalog.
 async fn cluster_body(s: &Server, region: &str, name: &str) -> Value {
     let r = s.get("/api/v1beta/clusters/provider/regions").await;
-    let entry = r.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|i| i["cluster_type"] == "DEDICATED" && i["cloud_provider"] == "AWS" && i["region"] == region)
-        .unwrap_or_else(|| panic!("{region} is not in the catalog"))
-        .clone();
-    // Avoid the 4-vCPU rule (TiDB and TiKV must then match) by taking other sizes.
-    let pick = |list: &Value| -> Value {
-        list.as_array()
-            .expect("profiles")
-            .iter()
-            .find(|p| vcpus(text(&p["node_size"])).is_some_and(|v| v != 4))
-            .cloned()
-            .unwrap_or_else(|| panic!("no non-4-vCPU size in {list}"))
-    };
-    let (tidb, tikv) = (pick(&entry["tidb"]), pick(&entry["tikv"]));
-    json!({
-        "name": name,
-        "cluster_type": "DEDICATED",
-        "cloud_provider": "AWS",
-        "region": region,
-        "config": {
-            "root_password": "Guide-pass-1234",
-            "components": {
-                "tidb": { "node_size": tidb["node_size"], "node_quantity": tidb["node_quantity_range"]["min"] },
-                "tikv": {
-                    "node_size": tikv["node_size"],
-                    "node_quantity": tikv["node_quantity_range"]["min"],
-                    "storage_size_gib": tikv["storage_size_gib_range"]["min"],
-                },
-            },
-        },
-    })
+    cmek_test_support::catalog::dedicated_aws_cluster(&r.body, region, name)
 }
 
 async fn create_cluster(s: &Server, pid: &str, region: &str, name: &str) -> Resp {
@@ -535,10 +478,10 @@ async fn revoking_and_restoring_the_key_policy() {
     g.pause(&s).await;
     // "when you pause a cluster and then restore the cluster, the cluster will not be able to
     // restore normally because it cannot access CMEK."
-    let r = g.resume_refused(&s, KEY_ACCESS_DENIED, "ACCESS_DENIED").await;
+    let r = g.resume_refused(&s, ErrorCode::KeyAccessDenied.code(), "ACCESS_DENIED").await;
     assert_eq!(strings(&r.body["details"]), causes, "the refusal carries every cause");
     // A second attempt is refused the same way; the cluster never leaves PAUSED.
-    g.resume_refused(&s, KEY_ACCESS_DENIED, "ACCESS_DENIED").await;
+    g.resume_refused(&s, ErrorCode::KeyAccessDenied.code(), "ACCESS_DENIED").await;
 
     // "Restore": put the access policy back.
     let r = put_policy(&s, &g.key_id, &g.policy).await;
@@ -566,7 +509,7 @@ async fn revoking_only_the_backup_grant_names_only_it() {
     assert!(causes.iter().any(|c| c.contains(Grant::S3Backup.label()) && c.contains(S3_SID)), "{causes:#?}");
     assert!(!causes.iter().any(|c| c.contains(Grant::Ebs.label())), "EBS is still granted: {causes:#?}");
     g.pause(&s).await;
-    let r = g.resume_refused(&s, KEY_ACCESS_DENIED, "ACCESS_DENIED").await;
+    let r = g.resume_refused(&s, ErrorCode::KeyAccessDenied.code(), "ACCESS_DENIED").await;
     assert!(r.message().contains(Grant::S3Backup.label()), "{}", r.message());
 
     // An explicit Deny is another way to revoke: it wins over the Allow statements.
@@ -586,7 +529,7 @@ async fn revoking_only_the_backup_grant_names_only_it() {
     let causes = strings(&h["causes"]);
     assert!(causes.iter().any(|c| c.contains("Deny the service") && c.contains("kms:Decrypt")), "{causes:#?}");
     g.t.expect(&s, &[]).await; // still ACCESS_DENIED: no change to record
-    g.resume_refused(&s, KEY_ACCESS_DENIED, "ACCESS_DENIED").await;
+    g.resume_refused(&s, ErrorCode::KeyAccessDenied.code(), "ACCESS_DENIED").await;
 
     let r = put_policy(&s, &g.key_id, &g.policy).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -613,17 +556,17 @@ async fn disabling_and_enabling_the_key() {
     // Running clusters keep running; new ones are refused.
     assert_eq!(cluster_status(&s, &g.pid, &g.cid).await, "AVAILABLE");
     let r = create_cluster(&s, &g.pid, &g.region, "disable-key-c2").await;
-    assert_key_refusal(&r, KEY_DISABLED, &g.arn, &g.region, "KEY_DISABLED", "creating the cluster");
+    assert_key_refusal(&r, ErrorCode::KeyDisabled.code(), &g.arn, &g.region, "KEY_DISABLED", "creating the cluster");
     assert_eq!(cluster_count(&s, &g.pid).await, 1);
     let ev = g.t.expect(&s, &["CLUSTER_CREATE_REFUSED"]).await;
     assert_eq!(ev[0]["details"], r.body["details"]);
 
     // KMS refuses to rotate a disabled key, or to change its rotation.
     let r = key_op(&s, &g.key_id, "rotate").await;
-    assert_eq!((r.status, r.code()), (400, KMS_INVALID_STATE), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (400, ErrorCode::KmsInvalidState.code()), "{:?}", r.body);
     assert!(r.message().contains("Disabled"), "{}", r.message());
     let r = s.put(&format!("{}/rotation", key_path(&g.key_id)), json!({ "enabled": true })).await;
-    assert_eq!((r.status, r.code()), (400, KMS_INVALID_STATE), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (400, ErrorCode::KmsInvalidState.code()), "{:?}", r.body);
     let k = get_key(&s, &g.key_id).await;
     assert_eq!(k["state"], "Disabled");
     assert_eq!(k["rotation"]["rotation_count"], 0);
@@ -631,7 +574,7 @@ async fn disabling_and_enabling_the_key() {
     g.t.expect(&s, &[]).await;
 
     g.pause(&s).await;
-    g.resume_refused(&s, KEY_DISABLED, "KEY_DISABLED").await;
+    g.resume_refused(&s, ErrorCode::KeyDisabled.code(), "KEY_DISABLED").await;
 
     let k = key_op_ok(&s, &g.key_id, "enable").await;
     assert_eq!(k["state"], "Enabled");
@@ -658,12 +601,12 @@ async fn scheduling_and_cancelling_the_key_deletion() {
 
     assert_eq!(cluster_status(&s, &g.pid, &g.cid).await, "AVAILABLE");
     g.pause(&s).await;
-    g.resume_refused(&s, KEY_PENDING_DELETION, "PENDING_DELETION").await;
+    g.resume_refused(&s, ErrorCode::KeyPendingDeletion.code(), "PENDING_DELETION").await;
 
     // A key pending deletion can only have its deletion cancelled.
     for op in ["enable", "disable", "rotate", "schedule-deletion"] {
         let r = key_op(&s, &g.key_id, op).await;
-        assert_eq!((r.status, r.code()), (400, KMS_INVALID_STATE), "{op}: {:?}", r.body);
+        assert_eq!((r.status, r.code()), (400, ErrorCode::KmsInvalidState.code()), "{op}: {:?}", r.body);
         assert!(r.message().contains("PendingDeletion"), "{op}: {}", r.message());
     }
     assert_eq!(get_key(&s, &g.key_id).await["deletion_date"], h["deletion_date"]);
@@ -677,9 +620,9 @@ async fn scheduling_and_cancelling_the_key_deletion() {
     assert_health(&h, "KEY_DISABLED", Some("Disabled"));
     assert!(h["deletion_date"].is_null(), "{h:#}");
     // … so resuming is still refused, now because the key is disabled.
-    g.resume_refused(&s, KEY_DISABLED, "KEY_DISABLED").await;
+    g.resume_refused(&s, ErrorCode::KeyDisabled.code(), "KEY_DISABLED").await;
     let r = key_op(&s, &g.key_id, "cancel-deletion").await;
-    assert_eq!((r.status, r.code()), (400, KMS_INVALID_STATE), "nothing to cancel: {:?}", r.body);
+    assert_eq!((r.status, r.code()), (400, ErrorCode::KmsInvalidState.code()), "nothing to cancel: {:?}", r.body);
 
     let k = key_op_ok(&s, &g.key_id, "enable").await;
     assert_eq!(k["state"], "Enabled");
@@ -714,7 +657,7 @@ async fn a_key_deleted_after_its_waiting_period_is_not_found() {
 
     // The key is gone from KMS.
     let r = s.get(&key_path(&g.key_id)).await;
-    assert_eq!((r.status, r.code()), (404, SANDBOX_KEY_NOT_FOUND), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (404, ErrorCode::SandboxKeyNotFound.code()), "{:?}", r.body);
     let r = s.get("/api/ext/v1/sandbox-kms/keys").await;
     assert!(!r.body["items"].as_array().expect("items").iter().any(|k| k["arn"] == g.arn.as_str()), "{:?}", r.body);
 
@@ -738,9 +681,9 @@ async fn a_key_deleted_after_its_waiting_period_is_not_found() {
     assert!(text(&ev[0]["message"]).contains("NOT_FOUND"), "{ev:#?}");
     // The configuration stays: only the key is gone.
     assert_eq!(configured_keys(&s, &g.pid).await, json!([{ "region": g.region, "kms_arn": g.arn }]));
-    g.resume_refused(&s, KEY_NOT_FOUND, "NOT_FOUND").await;
+    g.resume_refused(&s, ErrorCode::KeyNotFound.code(), "NOT_FOUND").await;
     let r = create_cluster(&s, &g.pid, &g.region, "deleted-key-c2").await;
-    assert_key_refusal(&r, KEY_NOT_FOUND, &g.arn, &g.region, "NOT_FOUND", "creating the cluster");
+    assert_key_refusal(&r, ErrorCode::KeyNotFound.code(), &g.arn, &g.region, "NOT_FOUND", "creating the cluster");
     g.t.expect(&s, &["CLUSTER_CREATE_REFUSED"]).await;
 
     let h = seen_without_asking.unwrap_or_else(|| {
@@ -837,7 +780,7 @@ async fn sandbox_key_ids_and_arns() {
     assert_eq!(ids, vec![id, mid]);
     assert_eq!(get_key(&s, mid).await, m);
     let r = s.get(&key_path("00000000-0000-4000-8000-000000000000")).await;
-    assert_eq!((r.status, r.code()), (404, SANDBOX_KEY_NOT_FOUND), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (404, ErrorCode::SandboxKeyNotFound.code()), "{:?}", r.body);
 
     // A multi-Region key works like any other; the health says it is multi-Region.
     let pid = create_project(&s, "mrk-project", true).await;
@@ -849,7 +792,7 @@ async fn sandbox_key_ids_and_arns() {
 
     // Region codes are checked.
     let r = s.post("/api/ext/v1/sandbox-kms/keys", json!({ "region": "mars-1" })).await;
-    assert_eq!((r.status, r.code()), (400, VALIDATION_FAILED), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (400, ErrorCode::ValidationFailed.code()), "{:?}", r.body);
     assert!(strings(&r.body["details"])[0].starts_with("region: "), "{:?}", r.body);
 }
 
@@ -877,7 +820,7 @@ async fn configuring_a_key_the_service_cannot_use_is_refused_and_not_recorded() 
     let k = create_key(&s, &region, None, false).await;
     let arn = text(&k["arn"]).to_owned();
     let r = configure(&s, &pid, &region, &arn).await;
-    assert_key_refusal(&r, KEY_ACCESS_DENIED, &arn, &region, "ACCESS_DENIED", "configuring the key");
+    assert_key_refusal(&r, ErrorCode::KeyAccessDenied.code(), &arn, &region, "ACCESS_DENIED", "configuring the key");
     let details = strings(&r.body["details"]);
     for grant in Grant::ALL {
         assert!(
@@ -897,7 +840,7 @@ async fn configuring_a_key_the_service_cannot_use_is_refused_and_not_recorded() 
     let k = create_key(&s, &region, Some(&guide_policy(&a, &other)), false).await;
     let arn = text(&k["arn"]).to_owned();
     let r = configure(&s, &pid, &region, &arn).await;
-    assert_key_refusal(&r, KEY_ACCESS_DENIED, &arn, &region, "ACCESS_DENIED", "configuring the key");
+    assert_key_refusal(&r, ErrorCode::KeyAccessDenied.code(), &arn, &region, "ACCESS_DENIED", "configuring the key");
     let details = strings(&r.body["details"]);
     assert!(details.iter().any(|d| d.contains(Grant::Ebs.label())), "{details:#?}");
     assert!(!details.iter().any(|d| d.contains(Grant::S3Backup.label())), "S3 is granted: {details:#?}");
@@ -914,7 +857,7 @@ async fn configuring_a_key_the_service_cannot_use_is_refused_and_not_recorded() 
     let k = create_key(&s, &region, Some(&guide_policy(&wrong, &region)), false).await;
     let arn = text(&k["arn"]).to_owned();
     let r = configure(&s, &pid, &region, &arn).await;
-    assert_key_refusal(&r, KEY_ACCESS_DENIED, &arn, &region, "ACCESS_DENIED", "configuring the key");
+    assert_key_refusal(&r, ErrorCode::KeyAccessDenied.code(), &arn, &region, "ACCESS_DENIED", "configuring the key");
     let details = strings(&r.body["details"]);
     assert!(details.iter().any(|d| d.contains(&a.service) && d.contains("999988887777")), "{details:#?}");
     not_recorded("policy for another account").await;
@@ -923,7 +866,7 @@ async fn configuring_a_key_the_service_cannot_use_is_refused_and_not_recorded() 
     // An ARN KMS does not know.
     let unknown = format!("arn:aws:kms:{region}:{}:key/{}", a.sandbox, "0f0e0d0c-0b0a-4909-8807-060504030201");
     let r = configure(&s, &pid, &region, &unknown).await;
-    assert_key_refusal(&r, KEY_NOT_FOUND, &unknown, &region, "NOT_FOUND", "configuring the key");
+    assert_key_refusal(&r, ErrorCode::KeyNotFound.code(), &unknown, &region, "NOT_FOUND", "configuring the key");
     not_recorded("unknown ARN").await;
     t.expect(&s, &["KEY_CONFIGURE_REFUSED"]).await;
 
@@ -933,7 +876,7 @@ async fn configuring_a_key_the_service_cannot_use_is_refused_and_not_recorded() 
     let (key_id, arn) = (text(&k["key_id"]).to_owned(), text(&k["arn"]).to_owned());
     key_op_ok(&s, &key_id, "disable").await;
     let r = configure(&s, &pid, &region, &arn).await;
-    assert_key_refusal(&r, KEY_DISABLED, &arn, &region, "KEY_DISABLED", "configuring the key");
+    assert_key_refusal(&r, ErrorCode::KeyDisabled.code(), &arn, &region, "KEY_DISABLED", "configuring the key");
     not_recorded("disabled key").await;
     t.expect(&s, &["KEY_CONFIGURE_REFUSED"]).await;
 
@@ -953,7 +896,7 @@ async fn configuring_a_key_the_service_cannot_use_is_refused_and_not_recorded() 
     assert_eq!(put_policy(&s, &key_id, &revoked).await.status, 200);
     t.expect(&s, &["KEY_HEALTH_CHANGED"]).await;
     let r = create_cluster(&s, &pid, &region, "refused-c1").await;
-    assert_key_refusal(&r, KEY_ACCESS_DENIED, &arn, &region, "ACCESS_DENIED", "creating the cluster");
+    assert_key_refusal(&r, ErrorCode::KeyAccessDenied.code(), &arn, &region, "ACCESS_DENIED", "creating the cluster");
     assert_eq!(cluster_count(&s, &pid).await, 0);
     let ev = t.expect(&s, &["CLUSTER_CREATE_REFUSED"]).await;
     assert_eq!(ev[0]["region"], region.as_str());
@@ -979,7 +922,7 @@ async fn sandbox_kms_refuses_what_aws_kms_refuses() {
     for days in [0, 6, 31, 365] {
         let r =
             s.post(&format!("{}/schedule-deletion", key_path(&key_id)), json!({ "pending_window_days": days })).await;
-        assert_eq!((r.status, r.code()), (400, VALIDATION_FAILED), "{days} days: {:?}", r.body);
+        assert_eq!((r.status, r.code()), (400, ErrorCode::ValidationFailed.code()), "{days} days: {:?}", r.body);
         let d = strings(&r.body["details"]);
         assert!(d[0].starts_with("pending_window_days: ") && d[0].contains(&days.to_string()), "{d:?}");
     }
@@ -1007,7 +950,7 @@ async fn sandbox_kms_refuses_what_aws_kms_refuses() {
     let rotation = format!("{}/rotation", key_path(&key_id));
     for days in [0, 89, 2561] {
         let r = s.put(&rotation, json!({ "enabled": true, "period_days": days })).await;
-        assert_eq!((r.status, r.code()), (400, VALIDATION_FAILED), "{days} days: {:?}", r.body);
+        assert_eq!((r.status, r.code()), (400, ErrorCode::ValidationFailed.code()), "{days} days: {:?}", r.body);
         let d = strings(&r.body["details"]);
         assert!(d[0].starts_with("period_days: ") && d[0].contains(&days.to_string()), "{d:?}");
     }
@@ -1025,7 +968,7 @@ async fn sandbox_kms_refuses_what_aws_kms_refuses() {
     // Rotating a disabled key is refused.
     key_op_ok(&s, &key_id, "disable").await;
     let r = key_op(&s, &key_id, "rotate").await;
-    assert_eq!((r.status, r.code()), (400, KMS_INVALID_STATE), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (400, ErrorCode::KmsInvalidState.code()), "{:?}", r.body);
     key_op_ok(&s, &key_id, "enable").await;
 
     // On-demand rotations are capped per key; the ARN never changes.
@@ -1036,7 +979,7 @@ async fn sandbox_kms_refuses_what_aws_kms_refuses() {
         assert_eq!(rotated["arn"], k["arn"]);
     }
     let r = key_op(&s, &key_id, "rotate").await;
-    assert_eq!((r.status, r.code()), (400, KMS_INVALID_STATE), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (400, ErrorCode::KmsInvalidState.code()), "{:?}", r.body);
     assert!(r.message().contains(&cap.to_string()), "{}", r.message());
     let now = get_key(&s, &key_id).await;
     assert_eq!(now["rotation"]["rotation_count"], cap);
@@ -1070,13 +1013,13 @@ async fn sandbox_kms_refuses_what_aws_kms_refuses() {
     ];
     for (what, p) in &invalid {
         let r = put_policy(&s, &key_id, p).await;
-        assert_eq!((r.status, r.code()), (400, VALIDATION_FAILED), "{what}: {:?}", r.body);
+        assert_eq!((r.status, r.code()), (400, ErrorCode::ValidationFailed.code()), "{what}: {:?}", r.body);
         let d = strings(&r.body["details"]);
         assert!(!d.is_empty() && d.iter().all(|d| d.starts_with("policy: ")), "{what}: {d:?}");
         assert_eq!(text(&get_key(&s, &key_id).await["policy"]), good, "{what}: the policy is unchanged");
         // CreateKey refuses the same documents.
         let r = s.post("/api/ext/v1/sandbox-kms/keys", json!({ "region": region, "policy": p })).await;
-        assert_eq!((r.status, r.code()), (400, VALIDATION_FAILED), "{what}: {:?}", r.body);
+        assert_eq!((r.status, r.code()), (400, ErrorCode::ValidationFailed.code()), "{what}: {:?}", r.body);
     }
 
     // The Appendix as printed in the guide has // comments (and a "..." placeholder): JSON has
@@ -1107,11 +1050,11 @@ async fn sandbox_kms_refuses_what_aws_kms_refuses() {
     commented.push(("the policy with the guide's comment lines", lines.join("\n")));
     for (what, p) in &commented {
         let r = put_policy(&s, &key_id, p).await;
-        assert_eq!((r.status, r.code()), (400, VALIDATION_FAILED), "{what}: {:?}", r.body);
+        assert_eq!((r.status, r.code()), (400, ErrorCode::ValidationFailed.code()), "{what}: {:?}", r.body);
         assert!(r.message().contains("comments"), "{what}: the refusal is about comments: {}", r.message());
         assert!(r.message().contains("//"), "{what}: {}", r.message());
         let r = s.post("/api/ext/v1/sandbox-kms/keys", json!({ "region": region, "policy": p })).await;
-        assert_eq!((r.status, r.code()), (400, VALIDATION_FAILED), "{what}: {:?}", r.body);
+        assert_eq!((r.status, r.code()), (400, ErrorCode::ValidationFailed.code()), "{what}: {:?}", r.body);
         assert!(r.message().contains("comments"), "{what}: {}", r.message());
     }
     assert_eq!(text(&get_key(&s, &key_id).await["policy"]), good);
@@ -1120,10 +1063,10 @@ async fn sandbox_kms_refuses_what_aws_kms_refuses() {
     let missing = "00000000-0000-4000-8000-000000000000";
     for op in ["enable", "disable", "rotate", "schedule-deletion", "cancel-deletion"] {
         let r = key_op(&s, missing, op).await;
-        assert_eq!((r.status, r.code()), (404, SANDBOX_KEY_NOT_FOUND), "{op}: {:?}", r.body);
+        assert_eq!((r.status, r.code()), (404, ErrorCode::SandboxKeyNotFound.code()), "{op}: {:?}", r.body);
     }
     let r = put_policy(&s, missing, &good).await;
-    assert_eq!((r.status, r.code()), (404, SANDBOX_KEY_NOT_FOUND), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (404, ErrorCode::SandboxKeyNotFound.code()), "{:?}", r.body);
 }
 
 // ------------------------------------------------------------------ 4. checks, events, restart
@@ -1156,7 +1099,7 @@ async fn key_checks_events_and_restart() {
     g.t.expect(&s, &[]).await; // the same state again: no event
 
     g.pause(&s).await;
-    g.resume_refused(&s, KEY_ACCESS_DENIED, "ACCESS_DENIED").await;
+    g.resume_refused(&s, ErrorCode::KeyAccessDenied.code(), "ACCESS_DENIED").await;
 
     // Events: paginated, newest first, consistent across pages.
     let all = all_events(&s, &g.pid).await;
@@ -1203,7 +1146,7 @@ async fn key_checks_events_and_restart() {
     assert_eq!(r.body["items"][0]["kind"], "CLUSTER_RESUME_REFUSED", "the newest first");
     for bad in ["page=0", "page_size=0", "page_size=101", "page=x"] {
         let r = s.get(&format!("{}?{bad}", events_path(&g.pid))).await;
-        assert_eq!((r.status, r.code()), (400, INVALID_QUERY), "{bad}: {:?}", r.body);
+        assert_eq!((r.status, r.code()), (400, ErrorCode::InvalidQuery.code()), "{bad}: {:?}", r.body);
     }
     let r = s.get(&events_path("1")).await;
     assert_eq!(r.status, 404, "{:?}", r.body);
@@ -1220,7 +1163,7 @@ async fn key_checks_events_and_restart() {
     assert_eq!(cluster_status(&s, &g.pid, &g.cid).await, "PAUSED");
 
     // … and the story goes on: still refused, then restored.
-    g.resume_refused(&s, KEY_ACCESS_DENIED, "ACCESS_DENIED").await;
+    g.resume_refused(&s, ErrorCode::KeyAccessDenied.code(), "ACCESS_DENIED").await;
     assert_eq!(put_policy(&s, &g.key_id, &g.policy).await.status, 200);
     let h = g.health_changed(&s, "ACCESS_DENIED", "ACCESSIBLE").await;
     assert_health(&h, "ACCESSIBLE", Some("Enabled"));
@@ -1278,7 +1221,11 @@ async fn concurrent_configures_leave_exactly_one_region() {
             continue;
         }
         assert_eq!(*status, 400, "{body:?}");
-        let want = if specs[i].0 == *region { CMEK_KEY_ALREADY_CONFIGURED } else { CMEK_REGION_LOCKED };
+        let want = if specs[i].0 == *region {
+            ErrorCode::CmekKeyAlreadyConfigured.code()
+        } else {
+            ErrorCode::CmekRegionLocked.code()
+        };
         assert_eq!(body["code"], want, "{} after {region} won: {body:?}", specs[i].0);
     }
     let events = all_events(&s, &pid).await;
@@ -1315,7 +1262,7 @@ async fn concurrent_resumes_start_the_cluster_once() {
     let ok = results.iter().filter(|(st, _)| *st == 200).count();
     assert_eq!(ok, 1, "exactly one resume starts the cluster: {results:#?}");
     for (status, body) in results.iter().filter(|(st, _)| *st != 200) {
-        assert_eq!((*status, &body["code"]), (400, &json!(CLUSTER_STATE_CONFLICT)), "{body:?}");
+        assert_eq!((*status, &body["code"]), (400, &json!(ErrorCode::ClusterStateConflict.code())), "{body:?}");
     }
     wait_status(&s, &g.pid, &g.cid, "AVAILABLE").await;
     let ev = g.t.expect(&s, &["CLUSTER_RESUME_REQUESTED", "CLUSTER_AVAILABLE"]).await;
@@ -1324,6 +1271,17 @@ async fn concurrent_resumes_start_the_cluster_once() {
 
 // ------------------------------------------------------------------ transitions and their events
 
+/// Polls the cluster at `path` as fast as it answers (no sleep: the next action must follow the
+/// moment it settles) until its status is `want`.
+async fn until(s: &Server, path: &str, want: &str) {
+    for _ in 0..10_000 {
+        if text(&s.get(path).await.body["status"]["cluster_status"]) == want {
+            return;
+        }
+    }
+    panic!("the cluster never became {want}");
+}
+
 /// Each settled transition is an event, even when the next action follows at once (here: pause
 /// the moment the cluster is AVAILABLE, resume the moment it is PAUSED).
 #[tokio::test]
@@ -1331,23 +1289,12 @@ async fn transition_events_are_not_lost_when_the_next_action_follows_at_once() {
     let s = Server::start().await;
     let mut g = Guide::setup(&s, "prompt").await;
     let path = cluster_path(&g.pid, &g.cid);
-    let until = |want: &'static str| {
-        let (s, path) = (&s, path.clone());
-        async move {
-            for _ in 0..10_000 {
-                if text(&s.get(&path).await.body["status"]["cluster_status"]) == want {
-                    return;
-                }
-            }
-            panic!("the cluster never became {want}");
-        }
-    };
     let rounds = 3;
     for _ in 0..rounds {
         assert_eq!(set_paused(&s, &g.pid, &g.cid, true).await.status, 200);
-        until("PAUSED").await;
+        until(&s, &path, "PAUSED").await;
         assert_eq!(set_paused(&s, &g.pid, &g.cid, false).await.status, 200);
-        until("AVAILABLE").await;
+        until(&s, &path, "AVAILABLE").await;
     }
     let per_round = ["CLUSTER_PAUSE_REQUESTED", "CLUSTER_PAUSED", "CLUSTER_RESUME_REQUESTED", "CLUSTER_AVAILABLE"];
     let kinds: Vec<&str> = (0..rounds).flat_map(|_| per_round).collect();
@@ -1365,17 +1312,6 @@ async fn events_stay_in_time_order_when_a_key_change_meets_a_transition() {
     let s = Server::start().await;
     let mut g = Guide::setup(&s, "order").await;
     let path = cluster_path(&g.pid, &g.cid);
-    let until = |want: &'static str| {
-        let (s, path) = (&s, path.clone());
-        async move {
-            for _ in 0..10_000 {
-                if text(&s.get(&path).await.body["status"]["cluster_status"]) == want {
-                    return;
-                }
-            }
-            panic!("the cluster never became {want}");
-        }
-    };
     // Waits for `n` new events, whatever their order, and returns them in id order.
     let fresh_n = |t: &Timeline, n: usize| {
         let s = &s;
@@ -1402,7 +1338,7 @@ async fn events_stay_in_time_order_when_a_key_change_meets_a_transition() {
             (false, "AVAILABLE", "CLUSTER_RESUME_REQUESTED", "CLUSTER_AVAILABLE")
         };
         assert_eq!(set_paused(&s, &g.pid, &g.cid, paused).await.status, 200);
-        until(settled).await;
+        until(&s, &path, settled).await;
         key_op_ok(&s, &g.key_id, "disable").await;
         let ev = fresh_n(&g.t, 3).await;
         let mut kinds: Vec<&str> = ev.iter().map(|e| text(&e["kind"])).collect();

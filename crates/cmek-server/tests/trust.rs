@@ -11,11 +11,6 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const UNAUTHENTICATED: i64 = 49900001;
-const PERMISSION_DENIED: i64 = 49900003;
-const RATE_LIMITED: i64 = 49900007;
-const INVALID_FIELD: i64 = 49910002;
-
 /// A client whose connections come from `ip` (any 127.0.0.0/8 address is this machine).
 fn client_from(ip: &str) -> reqwest::Client {
     reqwest::Client::builder().local_address(ip.parse::<IpAddr>().unwrap()).build().unwrap()
@@ -83,28 +78,7 @@ async fn the_data_directory_is_private_to_its_user() {
         assert_eq!(mode(&dir.join(f)), 0o600, "{f} after api-key create");
     }
     // serve (under umask 022 too): the -wal and -shm files SQLite makes are 0600 as well.
-    let mut server = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg("umask 022; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_cmek-server"))
-        .args(["--listen", "127.0.0.1:0", "--key-check-secs", "0", "--data-dir", d, "--console-dir", "/nonexistent"])
-        .env("CMEK_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = server.stdout.take().unwrap();
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-    let base = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            if let Some(u) = l.strip_prefix("cmek-server: listening on ") {
-                return u.to_owned();
-            }
-        }
-        panic!("the server exited");
-    })
-    .await
-    .unwrap();
+    let (mut server, base) = spawn_via_shell(&dir, "umask 022;", &["--console-dir", "/nonexistent"]).await;
     let r = reqwest::get(format!("{base}/api/ext/v1/session")).await.unwrap();
     assert_eq!(r.status(), 401);
     for f in ["cmek.db", "cmek.db-wal", "cmek.db-shm", "fingerprint.key"] {
@@ -146,11 +120,11 @@ async fn one_address_failing_to_sign_in_does_not_lock_out_another() {
     let operator = client_from("127.0.0.3");
     for i in 1..=10 {
         let r = sign_in_from(&attacker, &s, json!({"password": format!("guess {i}")})).await;
-        assert_eq!((r.status, r.code()), (401, UNAUTHENTICATED), "{:?}", r.body);
+        assert_eq!((r.status, r.code()), (401, ErrorCode::Unauthenticated.code()), "{:?}", r.body);
     }
     for _ in 0..5 {
         let r = sign_in_from(&attacker, &s, json!({"password": "another guess"})).await;
-        assert_eq!((r.status, r.code()), (429, RATE_LIMITED), "{:?}", r.body);
+        assert_eq!((r.status, r.code()), (429, ErrorCode::RateLimited.code()), "{:?}", r.body);
         assert!(r.message().contains("127.0.0.2"), "{}", r.message());
     }
     // The operator, elsewhere, signs in with the password, then with the unused link.
@@ -167,7 +141,7 @@ async fn the_sign_in_link_expires() {
     let s = Server::start_in(tmp.path(), &["--sign-in-link-minutes", "0.02"]).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let r = sign_in_from(&reqwest::Client::new(), &s, json!({"token": s.sign_in_token()})).await;
-    assert_eq!((r.status, r.code()), (401, UNAUTHENTICATED), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (401, ErrorCode::Unauthenticated.code()), "{:?}", r.body);
     assert!(r.message().contains("expired") && r.message().contains("--sign-in-link-minutes"), "{}", r.message());
 }
 
@@ -176,8 +150,8 @@ async fn the_sign_in_link_expires() {
 /// The binary on `dir` run by `sh -c "<shell> exec …"` (e.g. `ulimit -Sn 256 &&`), with
 /// extra arguments (`--console-dir` among them); (process, base URL).
 async fn spawn_via_shell(dir: &Path, shell: &str, extra: &[&str]) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new("sh")
-        .arg("-c")
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
         .arg(format!("{shell} exec \"$0\" \"$@\""))
         .arg(env!("CARGO_BIN_EXE_cmek-server"))
         .args(["--listen", "127.0.0.1:0", "--key-check-secs", "0", "--data-dir"])
@@ -185,23 +159,8 @@ async fn spawn_via_shell(dir: &Path, shell: &str, extra: &[&str]) -> (tokio::pro
         .args(extra)
         .env("CMEK_LOG", "warn")
         .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-    let base = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            if let Some(u) = l.strip_prefix("cmek-server: listening on ") {
-                return u.to_owned();
-            }
-        }
-        panic!("the server exited");
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, base)
+        .kill_on_drop(true);
+    cmek_test_support::process::start_listening(cmd, String::new).await
 }
 
 #[cfg(unix)]
@@ -302,7 +261,7 @@ async fn a_rebinding_page_is_refused_by_host_and_origin() {
         Some(&json!({"name": "rebound"})),
     )
     .await;
-    assert_eq!((r.status, r.code()), (400, INVALID_FIELD), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (400, ErrorCode::InvalidField.code()), "{:?}", r.body);
     assert!(r.message().contains(&evil_host) && r.message().contains("--public-name"), "{}", r.message());
     assert_eq!(r.header("x-frame-options"), "DENY", "the refusal has the security headers");
     // Before routing: the console and unknown paths too.
@@ -319,7 +278,7 @@ async fn a_rebinding_page_is_refused_by_host_and_origin() {
         Some(&json!({"name": "rebound"})),
     )
     .await;
-    assert_eq!((r.status, r.code()), (403, PERMISSION_DENIED), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (403, ErrorCode::PermissionDenied.code()), "{:?}", r.body);
     // localhost is one of the server's names.
     let local = format!("http://localhost:{port}");
     let r = send(
@@ -459,7 +418,7 @@ async fn over_the_limit_costs_no_digest_work_and_strangers_are_limited_per_addre
     let r = send(&reqwest::Client::new(), Method::GET, &url, &[("authorization", &garbage)], None).await;
     if r.status != 401 || !r.message().contains("does not match") {
         // (unless the minute turned meanwhile, which makes it a plain failed signature)
-        assert_eq!((r.status, r.code()), (429, RATE_LIMITED), "{:?}", r.body);
+        assert_eq!((r.status, r.code()), (429, ErrorCode::RateLimited.code()), "{:?}", r.body);
         assert_eq!(r.header("x-ratelimit-remaining-minute"), "0");
     }
     // Unauthenticated requests: 20 a minute per address, then 429 for that address only.
@@ -477,7 +436,7 @@ async fn over_the_limit_costs_no_digest_work_and_strangers_are_limited_per_addre
     }
     let r = limited.expect("unauthenticated requests from one address were never limited");
     assert!(failures >= 20, "{failures}");
-    assert_eq!(r.code(), RATE_LIMITED);
+    assert_eq!(r.code(), ErrorCode::RateLimited.code());
     assert!(r.message().contains("127.0.0.2") && !r.header("retry-after").is_empty(), "{:?}", r.body);
     assert!(r.headers.get("www-authenticate").is_none(), "no nonce is minted for a refused address");
     let r = send(&client_from("127.0.0.3"), Method::GET, &url, &[], None).await;
@@ -510,7 +469,7 @@ async fn nonce_counts_belong_to_a_key_and_may_arrive_out_of_order() {
     assert_eq!(get(&s.api_key, 4).await.status, 200, "an unused lower count");
     assert_eq!(get(&s.api_key, 3).await.status, 200);
     let r = get(&s.api_key, 4).await;
-    assert_eq!((r.status, r.code()), (401, UNAUTHENTICATED));
+    assert_eq!((r.status, r.code()), (401, ErrorCode::Unauthenticated.code()));
     assert!(r.message().contains("already used"), "{}", r.message());
 }
 

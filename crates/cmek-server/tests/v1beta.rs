@@ -122,13 +122,13 @@ async fn bad_page_values_are_refused_naming_the_parameter() {
         ("page_size=101", "page_size"),
     ] {
         let r = s.get(&format!("/api/v1beta/projects?{query}")).await;
-        let msg = err(&oas, "ListProjects", &r, 400, 49910004);
+        let msg = err(&oas, "ListProjects", &r, 400, ErrorCode::InvalidQuery.code());
         assert!(detail_fields(&r).contains(&field.to_owned()), "{query}: {}", r.body);
         assert!(msg.starts_with(field), "{query}: the message names {field}: {msg}");
     }
     // Both wrong: both named.
     let r = s.get("/api/v1beta/projects?page=x&page_size=0").await;
-    err(&oas, "ListProjects", &r, 400, 49910004);
+    err(&oas, "ListProjects", &r, 400, ErrorCode::InvalidQuery.code());
     assert_eq!(detail_fields(&r), vec!["page", "page_size"]);
     // The largest page size is accepted; unknown parameters are ignored.
     let r = s.get("/api/v1beta/projects?page_size=100&other=1").await;
@@ -177,7 +177,7 @@ async fn project_names_follow_the_rules() {
     let n = total(&s, &oas).await;
     for bad in ["", "   ", " leading", "trailing ", "tab\tinside", "bell\u{7}", &"n".repeat(65)] {
         let r = s.post("/api/v1beta/projects", json!({"name": bad})).await;
-        err(&oas, "CreateProject", &r, 400, 49910008);
+        err(&oas, "CreateProject", &r, 400, ErrorCode::ValidationFailed.code());
         assert_eq!(detail_fields(&r), vec!["name"], "{bad:?}: {}", r.body);
     }
     assert_eq!(total(&s, &oas).await, n, "no refused project was created");
@@ -189,7 +189,7 @@ async fn a_misspelt_field_is_refused_by_name_and_creates_nothing() {
     let s = Server::start().await;
     // A misspelt aws_cmek_enabled must not silently create a project without CMEK.
     let r = s.post("/api/v1beta/projects", json!({"name": "p", "aws_cmek_enable": true})).await;
-    let msg = err(&oas, "CreateProject", &r, 400, 49910002);
+    let msg = err(&oas, "CreateProject", &r, 400, ErrorCode::InvalidField.code());
     assert!(msg.contains("aws_cmek_enable"), "the message names the unknown field: {msg}");
     assert!(msg.contains("unknown field"), "{msg}");
     assert_eq!(total(&s, &oas).await, 0);
@@ -207,17 +207,17 @@ async fn wrong_types_and_missing_fields_are_refused_by_name() {
         (json!({"name": "p", "aws_cmek_enabled": 1}), "aws_cmek_enabled"),
     ] {
         let r = s.post("/api/v1beta/projects", body.clone()).await;
-        let msg = err(&oas, "CreateProject", &r, 400, 49910002);
+        let msg = err(&oas, "CreateProject", &r, 400, ErrorCode::InvalidField.code());
         assert!(msg.starts_with(field), "{body}: {msg}");
         assert_eq!(detail_fields(&r), vec![field], "{body}: {}", r.body);
     }
     for body in [json!([]), json!("p"), json!(1)] {
         let r = s.post("/api/v1beta/projects", body.clone()).await;
-        err(&oas, "CreateProject", &r, 400, 49910002);
+        err(&oas, "CreateProject", &r, 400, ErrorCode::InvalidField.code());
     }
     for body in [json!({}), json!({"aws_cmek_enabled": true})] {
         let r = s.post("/api/v1beta/projects", body.clone()).await;
-        let msg = err(&oas, "CreateProject", &r, 400, 49910003);
+        let msg = err(&oas, "CreateProject", &r, 400, ErrorCode::MissingField.code());
         assert!(msg.starts_with("name"), "{body}: {msg}");
         assert_eq!(detail_fields(&r), vec!["name"]);
     }
@@ -233,19 +233,19 @@ async fn bodies_that_are_not_json_are_refused() {
     // Not JSON.
     for body in [r#"{"name": "p""#, "name=p", r#"{"name":"p"} trailing"#, "{'name': 'p'}"] {
         let r = s.raw(Method::POST, path, json_ct, body).await;
-        let msg = err(&oas, "CreateProject", &r, 400, 49910001);
+        let msg = err(&oas, "CreateProject", &r, 400, ErrorCode::MalformedJson.code());
         assert!(msg.contains("JSON"), "{body}: {msg}");
     }
     // Empty.
     for body in ["", "   \n"] {
         let r = s.raw(Method::POST, path, json_ct, body).await;
-        let msg = err(&oas, "CreateProject", &r, 400, 49910001);
+        let msg = err(&oas, "CreateProject", &r, 400, ErrorCode::MalformedJson.code());
         assert!(msg.contains("empty"), "{msg}");
     }
     // Under another Content-Type, or none, a form body is still not JSON: refused as such.
     for ct in [None, Some("application/x-www-form-urlencoded"), Some("text/plain")] {
         let r = s.raw(Method::POST, path, ct, "name=p").await;
-        let msg = err(&oas, "CreateProject", &r, 400, 49910001);
+        let msg = err(&oas, "CreateProject", &r, 400, ErrorCode::MalformedJson.code());
         assert!(msg.contains("not valid JSON"), "{ct:?}: {msg}");
     }
     assert_eq!(total(&s, &oas).await, 0, "nothing was created by a refused body");
@@ -264,12 +264,12 @@ async fn a_body_over_64_kib_is_refused() {
     let big = json!({"name": "x".repeat(64 * 1024)}).to_string();
     assert!(big.len() > 64 * 1024);
     let r = s.raw(Method::POST, "/api/v1beta/projects", Some("application/json"), &big).await;
-    let msg = err(&oas, "CreateProject", &r, 400, 49910006);
+    let msg = err(&oas, "CreateProject", &r, 400, ErrorCode::PayloadTooLarge.code());
     assert!(msg.contains("65536"), "the message says the limit: {msg}");
     // Just under the limit the body is read, and the name rule answers.
     let under = json!({"name": "x".repeat(60 * 1024)}).to_string();
     let r = s.raw(Method::POST, "/api/v1beta/projects", Some("application/json"), &under).await;
-    err(&oas, "CreateProject", &r, 400, 49910008);
+    err(&oas, "CreateProject", &r, 400, ErrorCode::ValidationFailed.code());
     assert_eq!(total(&s, &oas).await, 0);
 }
 
@@ -348,7 +348,7 @@ async fn unknown_paths_under_api_answer_404_with_an_error_response() {
         (Method::DELETE, format!("/api/v1beta/projects/{pid}")),
     ] {
         let r = s.request(method.clone(), &path, None).await;
-        let msg = err(&oas, "ListProjects", &r, 404, 49950003);
+        let msg = err(&oas, "ListProjects", &r, 404, ErrorCode::RouteNotFound.code());
         assert!(msg.contains(path.as_str()), "{method} {path}: the message names the path: {msg}");
     }
 }
@@ -360,7 +360,7 @@ async fn the_api_root_with_a_trailing_slash_is_an_api_404_too() {
     let s = Server::start().await;
     for method in [Method::GET, Method::POST] {
         let r = s.request(method.clone(), "/api/", None).await;
-        err(&oas, "ListProjects", &r, 404, 49950003);
+        err(&oas, "ListProjects", &r, 404, ErrorCode::RouteNotFound.code());
     }
 }
 
@@ -368,8 +368,7 @@ async fn the_api_root_with_a_trailing_slash_is_an_api_404_too() {
 async fn a_wrong_method_answers_405_with_an_error_response() {
     let oas = Oas::load();
     let s = Server::start().await;
-    let pid = create_project(&s, &oas, "p", false).await;
-    let cid = create_cluster(&s, &oas, &pid, dedicated("c-405", "us-west-2")).await;
+    let (pid, cid) = project_with_cluster(&s, &oas, "c-405", "us-west-2").await;
     for (method, path, op) in [
         (Method::PUT, "/api/v1beta/projects".to_owned(), "ListProjects"),
         (Method::DELETE, "/api/v1beta/projects".to_owned(), "ListProjects"),
@@ -382,7 +381,7 @@ async fn a_wrong_method_answers_405_with_an_error_response() {
         (Method::POST, REGIONS.to_owned(), "ListProviderRegions"),
     ] {
         let r = s.request(method.clone(), &path, Some(&json!({}))).await;
-        let msg = err(&oas, op, &r, 405, 49910009);
+        let msg = err(&oas, op, &r, 405, ErrorCode::MethodNotAllowed.code());
         assert!(msg.contains(method.as_str()) && msg.contains(&path), "{method} {path}: {msg}");
     }
     // The cluster was not touched by any of them.
@@ -396,7 +395,7 @@ async fn a_405_names_the_allowed_methods() {
     let oas = Oas::load();
     let s = Server::start().await;
     let r = s.put("/api/v1beta/projects", json!({})).await;
-    err(&oas, "ListProjects", &r, 405, 49910009);
+    err(&oas, "ListProjects", &r, 405, ErrorCode::MethodNotAllowed.code());
     let allow = r.headers.get("allow").and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_uppercase();
     assert!(allow.contains("GET") && allow.contains("POST"), "Allow header: {allow:?}");
 }

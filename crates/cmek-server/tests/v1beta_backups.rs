@@ -105,8 +105,8 @@ async fn a_backup_is_taken_listed_restored_to_a_new_cluster_and_deleted() {
 
     // Delete: 200 {}, then 404, and the list is empty again.
     assert_eq!(ok(&oas, "DeleteBackup", &s.delete(&backup(&pid, &cid, &bid)).await), &json!({}));
-    err(&oas, "GetBackupOfCluster", &s.get(&backup(&pid, &cid, &bid)).await, 404, 49950006);
-    err(&oas, "DeleteBackup", &s.delete(&backup(&pid, &cid, &bid)).await, 404, 49950006);
+    err(&oas, "GetBackupOfCluster", &s.get(&backup(&pid, &cid, &bid)).await, 404, ErrorCode::BackupNotFound.code());
+    err(&oas, "DeleteBackup", &s.delete(&backup(&pid, &cid, &bid)).await, 404, ErrorCode::BackupNotFound.code());
     assert_eq!(list(&s, &oas, &pid, &cid).await["total"], 0);
     // A deleted restored cluster reads CLEARED in its restore task.
     ok(&oas, "DeleteCluster", &s.delete(&cluster(&pid, &new_cid)).await);
@@ -127,46 +127,58 @@ async fn backups_and_restores_refuse_what_breaks_a_rule() {
         (json!({"name": "ok", "description": "d".repeat(257)}), "description"),
     ] {
         let r = s.post(&backups(&pid, &cid), body.clone()).await;
-        err(&oas, "CreateBackup", &r, 400, 49910008);
+        err(&oas, "CreateBackup", &r, 400, ErrorCode::ValidationFailed.code());
         assert_eq!(detail_fields(&r), vec![field], "{body}");
     }
     let r = s.post(&backups(&pid, &cid), json!({"description": "no name"})).await;
-    assert!(err(&oas, "CreateBackup", &r, 400, 49910003).starts_with("name"));
+    assert!(err(&oas, "CreateBackup", &r, 400, ErrorCode::MissingField.code()).starts_with("name"));
     // A Serverless cluster: not through the API.
     let dev = create_cluster(&s, &oas, &pid, oas_serverless_example()).await;
     wait_status(&s, &oas, &pid, &dev, "AVAILABLE").await;
-    let msg =
-        err(&oas, "CreateBackup", &s.post(&backups(&pid, &dev), json!({"name": "b"})).await, 400, 49940004).to_owned();
+    let msg = err(
+        &oas,
+        "CreateBackup",
+        &s.post(&backups(&pid, &dev), json!({"name": "b"})).await,
+        400,
+        ErrorCode::BackupNotAllowed.code(),
+    )
+    .to_owned();
     assert!(msg.contains("DEVELOPER") && msg.contains("DEDICATED"), "{msg}");
     // Unknown cluster and backup.
-    err(&oas, "ListBackUpOfCluster", &s.get(&backups(&pid, "1")).await, 404, 49950002);
-    err(&oas, "GetBackupOfCluster", &s.get(&backup(&pid, &cid, "1")).await, 404, 49950006);
+    err(&oas, "ListBackUpOfCluster", &s.get(&backups(&pid, "1")).await, 404, ErrorCode::ClusterNotFound.code());
+    err(&oas, "GetBackupOfCluster", &s.get(&backup(&pid, &cid, "1")).await, 404, ErrorCode::BackupNotFound.code());
     let r = s.post(&restores(&pid), restore_body("1", "restored")).await;
-    err(&oas, "CreateRestoreTask", &r, 404, 49950006);
+    err(&oas, "CreateRestoreTask", &r, 404, ErrorCode::BackupNotFound.code());
     assert_eq!(detail_fields(&r), vec!["backup_id"]);
     let r = s.post(&restores(&pid), restore_body("b-1", "restored")).await;
-    err(&oas, "CreateRestoreTask", &r, 400, 49910002);
-    err(&oas, "GetRestoreTask", &s.get(&format!("{}/1", restores(&pid))).await, 404, 49950007);
+    err(&oas, "CreateRestoreTask", &r, 400, ErrorCode::InvalidField.code());
+    err(&oas, "GetRestoreTask", &s.get(&format!("{}/1", restores(&pid))).await, 404, ErrorCode::RestoreNotFound.code());
 
     let bid = create_backup(&s, &oas, &pid, &cid, "b").await;
     wait_backup(&s, &oas, &pid, &cid, &bid, "SUCCESS").await;
     // The restored cluster: another name, and no smaller than the backed-up one.
     let r = s.post(&restores(&pid), restore_body(&bid, "source")).await;
-    err(&oas, "CreateRestoreTask", &r, 400, 49910008);
+    err(&oas, "CreateRestoreTask", &r, 400, ErrorCode::ValidationFailed.code());
     assert!(detail_for(&r, "name").contains("backed-up cluster's name"), "{}", r.body);
     let mut small = restore_body(&bid, "smaller");
     set(&mut small, "/config/components/tikv/storage_size_gib", json!(500));
     let r = s.post(&restores(&pid), small).await;
-    err(&oas, "CreateRestoreTask", &r, 400, 49910008);
+    err(&oas, "CreateRestoreTask", &r, 400, ErrorCode::ValidationFailed.code());
     assert!(detail_for(&r, "config.components.tikv.storage_size_gib").contains("would not fit"), "{}", r.body);
     let r = s.post(&restores(&pid), without(&restore_body(&bid, "no-comp"), "/config/components")).await;
-    err(&oas, "CreateRestoreTask", &r, 400, 49910008);
+    err(&oas, "CreateRestoreTask", &r, 400, ErrorCode::ValidationFailed.code());
     assert_eq!(detail_fields(&r), vec!["config.components"]);
     // A paused cluster is not backed up.
     ok(&oas, "UpdateCluster", &patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"paused": true}})).await);
     wait_status(&s, &oas, &pid, &cid, "PAUSED").await;
-    let msg =
-        err(&oas, "CreateBackup", &s.post(&backups(&pid, &cid), json!({"name": "b2"})).await, 400, 49940001).to_owned();
+    let msg = err(
+        &oas,
+        "CreateBackup",
+        &s.post(&backups(&pid, &cid), json!({"name": "b2"})).await,
+        400,
+        ErrorCode::ClusterStateConflict.code(),
+    )
+    .to_owned();
     assert!(msg.contains("AVAILABLE") && msg.contains("PAUSED"), "{msg}");
     assert_eq!(list(&s, &oas, &pid, &cid).await["total"], 1, "nothing was recorded by a refusal");
 }
@@ -189,10 +201,17 @@ async fn a_running_backup_cannot_be_deleted_or_restored() {
         .to_owned();
     let b = ok(&oas, "GetBackupOfCluster", &f.get(&backup(&pid, &cid, &bid)).await).clone();
     assert_eq!(b["status"], "RUNNING", "{b}");
-    let msg = err(&oas, "DeleteBackup", &f.delete(&backup(&pid, &cid, &bid)).await, 400, 49940005).to_owned();
+    let msg = err(
+        &oas,
+        "DeleteBackup",
+        &f.delete(&backup(&pid, &cid, &bid)).await,
+        400,
+        ErrorCode::BackupStateConflict.code(),
+    )
+    .to_owned();
     assert!(msg.contains("RUNNING"), "{msg}");
     let r = f.post(&restores(&pid), restore_body(&bid, "restored")).await;
-    err(&oas, "CreateRestoreTask", &r, 400, 49940005);
+    err(&oas, "CreateRestoreTask", &r, 400, ErrorCode::BackupStateConflict.code());
     assert!(detail_for(&r, "backup_id").contains("SUCCESS"), "{}", r.body);
     f.kill().await;
 }
@@ -222,16 +241,16 @@ async fn a_cmek_backup_records_its_key_and_is_refused_like_a_resume_while_revoke
     // Revoke: the key is disabled in KMS.
     key_action(&s, &key_id, "disable", json!({})).await;
     let resume = patch_cluster(&s, &oas, &pid, &other, json!({"config": {"paused": false}})).await;
-    let resume_msg = err(&oas, "UpdateCluster", &resume, 400, 49930002).to_owned();
+    let resume_msg = err(&oas, "UpdateCluster", &resume, 400, ErrorCode::KeyDisabled.code()).to_owned();
     let r = s.post(&backups(&pid, &cid), json!({"name": "while-revoked"})).await;
-    let backup_msg = err(&oas, "CreateBackup", &r, 400, 49930002).to_owned();
+    let backup_msg = err(&oas, "CreateBackup", &r, 400, ErrorCode::KeyDisabled.code()).to_owned();
     let cause = |m: &str| m.split_once(" is refused: ").map(|(_, c)| c.to_owned()).unwrap_or_default();
     assert!(backup_msg.starts_with("creating the backup is refused: the service cannot use the key"), "{backup_msg}");
     assert!(backup_msg.contains(&arn) && backup_msg.contains("KEY_DISABLED"), "{backup_msg}");
     assert_eq!(cause(&backup_msg), cause(&resume_msg), "the same named cause as a resume");
     assert_eq!(details(&r), details(&resume));
     let r = s.post(&restores(&pid), restore_body(&bid, "restored")).await;
-    let msg = err(&oas, "CreateRestoreTask", &r, 400, 49930002);
+    let msg = err(&oas, "CreateRestoreTask", &r, 400, ErrorCode::KeyDisabled.code());
     assert!(msg.starts_with("restoring the backup is refused: ") && cause(msg) == cause(&resume_msg), "{msg}");
     assert_eq!(list(&s, &oas, &pid, &cid).await["total"], 1, "no backup was recorded while revoked");
     let kinds: Vec<String> = s.get(&format!("/api/ext/v1/projects/{pid}/events?page_size=100")).await.body["items"]
@@ -261,25 +280,25 @@ async fn a_cmek_backup_is_restored_only_where_its_key_is_in_its_region() {
     // A project without CMEK: the backup cannot be decrypted there.
     let plain = create_project(&s, &oas, "plain", false).await;
     let r = s.post(&restores(&plain), restore_body(&bid, "restored")).await;
-    err(&oas, "CreateRestoreTask", &r, 400, 49920009);
+    err(&oas, "CreateRestoreTask", &r, 400, ErrorCode::CmekRestoreKeyMismatch.code());
     let d = detail_for(&r, "backup_id");
     assert!(d.contains(&arn) && d.contains("does not use a customer-managed key"), "{d}");
     // A CMEK project whose key is another key of the same region.
     let (other, other_arn, _) = cmek_project_with_key(&s, &oas, "other-key", "us-west-2").await;
     let r = s.post(&restores(&other), restore_body(&bid, "restored")).await;
-    err(&oas, "CreateRestoreTask", &r, 400, 49920009);
+    err(&oas, "CreateRestoreTask", &r, 400, ErrorCode::CmekRestoreKeyMismatch.code());
     assert!(detail_for(&r, "backup_id").contains(&other_arn), "{}", r.body);
     // A CMEK project of another region.
     let (east, _, _) = cmek_project_with_key(&s, &oas, "east", "us-east-1").await;
     let r = s.post(&restores(&east), restore_body(&bid, "restored")).await;
-    err(&oas, "CreateRestoreTask", &r, 400, 49920009);
+    err(&oas, "CreateRestoreTask", &r, 400, ErrorCode::CmekRestoreKeyMismatch.code());
     // A backup under the escrow key into that project: the new cluster would run in us-west-2,
     // outside the key's region.
     let cid = available_cluster(&s, &oas, &plain, "plain-src", "us-west-2").await;
     let plain_bid = create_backup(&s, &oas, &plain, &cid, "escrow").await;
     wait_backup(&s, &oas, &plain, &cid, &plain_bid, "SUCCESS").await;
     let r = s.post(&restores(&east), restore_body(&plain_bid, "restored")).await;
-    let msg = err(&oas, "CreateRestoreTask", &r, 400, 49920006);
+    let msg = err(&oas, "CreateRestoreTask", &r, 400, ErrorCode::CmekClusterRegionMismatch.code());
     assert!(msg.contains("us-east-1") && msg.contains("us-west-2"), "{msg}");
     let restored: Vec<Value> =
         ok(&oas, "ListRestoreTasks", &s.get(&restores(&east)).await)["items"].as_array().unwrap().clone();

@@ -92,7 +92,7 @@ async fn project(s: &Server, oas: &Option<Oas>) -> String {
 async fn refused_fields(s: &Server, oas: &Option<Oas>, pid: &str, body: Value) -> (Vec<String>, Resp) {
     let r = s.post(&clusters(pid), body.clone()).await;
     verify(oas, "CreateCluster", &r);
-    assert_eq!((r.status, r.code()), (400, 49910008), "{body}\n=> {}", r.body);
+    assert_eq!((r.status, r.code()), (400, ErrorCode::ValidationFailed.code()), "{body}\n=> {}", r.body);
     (detail_fields(&r), r)
 }
 
@@ -217,7 +217,7 @@ async fn a_password_of_the_wrong_type_is_not_repeated_either() {
     let pid = project(&s, &oas).await;
     let body = with(&dedicated("pw-number", "us-west-2"), "/config/root_password", json!(73_519_246_801u64));
     let r = s.post(&clusters(&pid), body).await;
-    let msg = err(&oas, "CreateCluster", &r, 400, 49910002);
+    let msg = err(&oas, "CreateCluster", &r, 400, ErrorCode::InvalidField.code());
     assert!(msg.starts_with("config.root_password"), "{msg}");
     assert!(!r.body.to_string().contains("73519246801"), "the answer repeats the password: {}", r.body);
 }
@@ -253,7 +253,7 @@ async fn ports_are_1024_to_65535_except_10080() {
     // Not a number.
     for bad in [json!("4000"), json!(4000.5), json!(99_999_999_999i64)] {
         let r = s.post(&clusters(&pid), with(&dedicated("port-type", "us-west-2"), "/config/port", bad.clone())).await;
-        let msg = err(&oas, "CreateCluster", &r, 400, 49910002);
+        let msg = err(&oas, "CreateCluster", &r, 400, ErrorCode::InvalidField.code());
         assert!(msg.starts_with("config.port"), "{bad}: {msg}");
     }
 }
@@ -282,7 +282,7 @@ async fn components_follow_the_catalog() {
     assert_eq!(f, vec!["config.components"]);
     for missing in ["tidb", "tikv"] {
         let r = s.post(&clusters(&pid), without(&base, &format!("/config/components/{missing}"))).await;
-        let msg = err(&oas, "CreateCluster", &r, 400, 49910003);
+        let msg = err(&oas, "CreateCluster", &r, 400, ErrorCode::MissingField.code());
         assert!(msg.starts_with(&format!("config.components.{missing}")), "{msg}");
     }
     // TiKV quantity: min plus a multiple of step.
@@ -444,11 +444,11 @@ async fn regions_and_providers_must_be_offered() {
     // Enum values outside the OAS.
     let r =
         s.post(&clusters(&pid), with(&dedicated("bad-type", "us-west-2"), "/cluster_type", json!("SERVERLESS"))).await;
-    let msg = err(&oas, "CreateCluster", &r, 400, 49910002);
+    let msg = err(&oas, "CreateCluster", &r, 400, ErrorCode::InvalidField.code());
     assert!(msg.starts_with("cluster_type") && msg.contains("SERVERLESS"), "{msg}");
     let r =
         s.post(&clusters(&pid), with(&dedicated("bad-cloud", "us-west-2"), "/cloud_provider", json!("AZURE"))).await;
-    let msg = err(&oas, "CreateCluster", &r, 400, 49910002);
+    let msg = err(&oas, "CreateCluster", &r, 400, ErrorCode::InvalidField.code());
     assert!(msg.starts_with("cloud_provider") && msg.contains("AZURE"), "{msg}");
 }
 
@@ -498,7 +498,7 @@ async fn ip_access_lists_take_cidr_blocks() {
     let (f, _) = refused_fields(&s, &oas, &pid, with(&base, "/config/ip_access_list", json!(many))).await;
     assert_eq!(f, vec!["config.ip_access_list"]);
     let r = s.post(&clusters(&pid), with(&base, "/config/ip_access_list", json!([{"description": "no cidr"}]))).await;
-    let msg = err(&oas, "CreateCluster", &r, 400, 49910003);
+    let msg = err(&oas, "CreateCluster", &r, 400, ErrorCode::MissingField.code());
     assert!(msg.starts_with("config.ip_access_list[0].cidr"), "{msg}");
     let good =
         json!([{"cidr": "0.0.0.0/0"}, {"cidr": "10.0.0.0/8", "description": "office"}, {"cidr": "2001:db8::/32"}]);
@@ -545,30 +545,30 @@ async fn create_bodies_are_checked_field_by_field() {
     let pid = project(&s, &oas).await;
     let base = dedicated("shape", "us-west-2");
     for (body, code, field) in [
-        (without(&base, "/config"), 49910003, "config"),
-        (without(&base, "/name"), 49910003, "name"),
-        (without(&base, "/region"), 49910003, "region"),
-        (without(&base, "/cluster_type"), 49910003, "cluster_type"),
-        (without(&base, "/cloud_provider"), 49910003, "cloud_provider"),
-        (without(&base, "/config/root_password"), 49910003, "config.root_password"),
+        (without(&base, "/config"), ErrorCode::MissingField.code(), "config"),
+        (without(&base, "/name"), ErrorCode::MissingField.code(), "name"),
+        (without(&base, "/region"), ErrorCode::MissingField.code(), "region"),
+        (without(&base, "/cluster_type"), ErrorCode::MissingField.code(), "cluster_type"),
+        (without(&base, "/cloud_provider"), ErrorCode::MissingField.code(), "cloud_provider"),
+        (without(&base, "/config/root_password"), ErrorCode::MissingField.code(), "config.root_password"),
         (
             without(&base, "/config/components/tikv/storage_size_gib"),
-            49910003,
+            ErrorCode::MissingField.code(),
             "config.components.tikv.storage_size_gib",
         ),
-        (with(&base, "/config/paused", json!(false)), 49910002, "config.paused"),
-        (with(&base, "/extra", json!(1)), 49910002, "extra"),
+        (with(&base, "/config/paused", json!(false)), ErrorCode::InvalidField.code(), "config.paused"),
+        (with(&base, "/extra", json!(1)), ErrorCode::InvalidField.code(), "extra"),
         (
             with(&base, "/config/components/tidb/node_quantity", json!("2")),
-            49910002,
+            ErrorCode::InvalidField.code(),
             "config.components.tidb.node_quantity",
         ),
         (
             with(&base, "/config/components/tikv/node_quantity", json!(3.5)),
-            49910002,
+            ErrorCode::InvalidField.code(),
             "config.components.tikv.node_quantity",
         ),
-        (with(&base, "/name", json!(1234)), 49910002, "name"),
+        (with(&base, "/name", json!(1234)), ErrorCode::InvalidField.code(), "name"),
     ] {
         let r = s.post(&clusters(&pid), body.clone()).await;
         let msg = err(&oas, "CreateCluster", &r, 400, code);
@@ -576,14 +576,14 @@ async fn create_bodies_are_checked_field_by_field() {
     }
     let path = clusters(&pid);
     let r = s.raw(Method::POST, &path, Some("application/json"), "{\"name\":").await;
-    err(&oas, "CreateCluster", &r, 400, 49910001);
+    err(&oas, "CreateCluster", &r, 400, ErrorCode::MalformedJson.code());
     let r = s.raw(Method::POST, &path, None, "name=form-data").await;
-    err(&oas, "CreateCluster", &r, 400, 49910001);
+    err(&oas, "CreateCluster", &r, 400, ErrorCode::MalformedJson.code());
     let r = s.raw(Method::POST, &path, Some("application/json"), "").await;
-    err(&oas, "CreateCluster", &r, 400, 49910001);
+    err(&oas, "CreateCluster", &r, 400, ErrorCode::MalformedJson.code());
     let huge = with(&base, "/config/ip_access_list/0/description", json!("d".repeat(70_000)));
     let r = s.raw(Method::POST, &path, Some("application/json"), &huge.to_string()).await;
-    err(&oas, "CreateCluster", &r, 400, 49910006);
+    err(&oas, "CreateCluster", &r, 400, ErrorCode::PayloadTooLarge.code());
     let r = s.get(&clusters(&pid)).await;
     assert_eq!(ok(&oas, "ListClustersOfProject", &r)["total"], 0, "nothing was created");
 }
@@ -652,7 +652,7 @@ async fn clusters_are_listed_page_by_page() {
     // Bad page values.
     for q in ["page=0", "page_size=0", "page_size=101", "page=x"] {
         let r = s.get(&format!("{}?{q}", clusters(&pid))).await;
-        err(&oas, "ListClustersOfProject", &r, 400, 49910004);
+        err(&oas, "ListClustersOfProject", &r, 400, ErrorCode::InvalidQuery.code());
     }
 }
 
@@ -730,7 +730,7 @@ async fn patch_sets_paused_or_components_never_both_nor_neither() {
     for paused in [true, false] {
         let body = json!({"config": {"paused": paused, "components": {"tidb": {"node_quantity": 3}}}});
         let r = patch_cluster(&s, &oas, &pid, &cid, body).await;
-        let msg = err(&oas, "UpdateCluster", &r, 400, 49940002);
+        let msg = err(&oas, "UpdateCluster", &r, 400, ErrorCode::UpdateConflictingFields.code());
         assert!(msg.contains("config.paused") && msg.contains("config.components"), "{msg}");
     }
     for body in [
@@ -740,11 +740,11 @@ async fn patch_sets_paused_or_components_never_both_nor_neither() {
         json!({"config": {"paused": null, "components": null}}),
     ] {
         let r = patch_cluster(&s, &oas, &pid, &cid, body.clone()).await;
-        let msg = err(&oas, "UpdateCluster", &r, 400, 49940003);
+        let msg = err(&oas, "UpdateCluster", &r, 400, ErrorCode::UpdateEmpty.code());
         assert!(msg.contains("config.paused") && msg.contains("config.components"), "{body}: {msg}");
     }
     let r = patch_cluster(&s, &oas, &pid, &cid, json!({})).await;
-    let msg = err(&oas, "UpdateCluster", &r, 400, 49910003);
+    let msg = err(&oas, "UpdateCluster", &r, 400, ErrorCode::MissingField.code());
     assert!(msg.starts_with("config"), "{msg}");
     for (body, field) in [
         (json!({"config": {"paused": "yes"}}), "config.paused"),
@@ -752,13 +752,13 @@ async fn patch_sets_paused_or_components_never_both_nor_neither() {
         (json!({"config": {"components": {"tikv": {"storage": 10}}}}), "config.components.tikv.storage"),
     ] {
         let r = patch_cluster(&s, &oas, &pid, &cid, body.clone()).await;
-        let msg = err(&oas, "UpdateCluster", &r, 400, 49910002);
+        let msg = err(&oas, "UpdateCluster", &r, 400, ErrorCode::InvalidField.code());
         assert!(msg.starts_with(field), "{body}: {msg}");
     }
     let r = s.raw(Method::PATCH, &cluster(&pid, &cid), None, "config.paused=true").await;
-    err(&oas, "UpdateCluster", &r, 400, 49910001);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::MalformedJson.code());
     let r = s.raw(Method::PATCH, &cluster(&pid, &cid), Some("application/json"), "{").await;
-    err(&oas, "UpdateCluster", &r, 400, 49910001);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::MalformedJson.code());
     // None of that changed the cluster.
     let c = get_cluster(&s, &oas, &pid, &cid).await;
     assert_eq!(status_of(&c), "AVAILABLE");
@@ -774,7 +774,7 @@ async fn an_empty_components_change_is_nothing_to_change() {
     let cid = create_cluster(&s, &oas, &pid, dedicated("noop", "us-west-2")).await;
     wait_status(&s, &oas, &pid, &cid, "AVAILABLE").await;
     let r = patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"components": {}}})).await;
-    err(&oas, "UpdateCluster", &r, 400, 49940003);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::UpdateEmpty.code());
 }
 
 #[tokio::test]
@@ -787,7 +787,7 @@ async fn pause_and_resume_follow_the_lifecycle() {
 
     // Resume only from PAUSED.
     let r = patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"paused": false}})).await;
-    let msg = err(&oas, "UpdateCluster", &r, 400, 49940001);
+    let msg = err(&oas, "UpdateCluster", &r, 400, ErrorCode::ClusterStateConflict.code());
     assert!(msg.contains("PAUSED") && msg.contains("AVAILABLE"), "{msg}");
 
     // Pause from AVAILABLE: PAUSING, then PAUSED.
@@ -797,17 +797,17 @@ async fn pause_and_resume_follow_the_lifecycle() {
     assert!(["PAUSING", "PAUSED"].contains(&status_of(&c)), "after a pause: {c}");
     // Pausing again is refused, whether it is still PAUSING or already PAUSED.
     let r = patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"paused": true}})).await;
-    let msg = err(&oas, "UpdateCluster", &r, 400, 49940001);
+    let msg = err(&oas, "UpdateCluster", &r, 400, ErrorCode::ClusterStateConflict.code());
     assert!(msg.contains("AVAILABLE"), "{msg}");
     watch(&s, &oas, &pid, &cid, &["PAUSING", "PAUSED"]).await;
 
     // A PAUSED cluster cannot be paused or scaled.
     let r = patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"paused": true}})).await;
-    let msg = err(&oas, "UpdateCluster", &r, 400, 49940001);
+    let msg = err(&oas, "UpdateCluster", &r, 400, ErrorCode::ClusterStateConflict.code());
     assert!(msg.contains("PAUSED"), "{msg}");
     let r =
         patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"components": {"tidb": {"node_quantity": 3}}}})).await;
-    err(&oas, "UpdateCluster", &r, 400, 49940001);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::ClusterStateConflict.code());
     assert_eq!(get_cluster(&s, &oas, &pid, &cid).await["config"]["components"]["tidb"]["node_quantity"], 2);
 
     // Resume from PAUSED: RESUMING, then AVAILABLE.
@@ -816,7 +816,7 @@ async fn pause_and_resume_follow_the_lifecycle() {
     let c = get_cluster(&s, &oas, &pid, &cid).await;
     assert!(["RESUMING", "AVAILABLE"].contains(&status_of(&c)), "after a resume: {c}");
     let r = patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"paused": false}})).await;
-    err(&oas, "UpdateCluster", &r, 400, 49940001);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::ClusterStateConflict.code());
     watch(&s, &oas, &pid, &cid, &["RESUMING", "AVAILABLE"]).await;
 
     // And round again.
@@ -850,19 +850,19 @@ async fn components_change_from_available_and_storage_only_grows() {
         json!({"config": {"components": {"tikv": {"storage_size_gib": old_gib - 1}}}}),
     )
     .await;
-    err(&oas, "UpdateCluster", &r, 400, 49910008);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::ValidationFailed.code());
     let d = detail_for(&r, "config.components.tikv.storage_size_gib");
     assert!(d.contains("only grow") && d.contains(&old_gib.to_string()), "{d}");
     // TiKV by a quantity that is not a multiple of the step.
     let r =
         patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"components": {"tikv": {"node_quantity": old_q + 1}}}}))
             .await;
-    err(&oas, "UpdateCluster", &r, 400, 49910008);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::ValidationFailed.code());
     assert_eq!(detail_fields(&r), vec!["config.components.tikv.node_quantity"]);
     // A size the region does not offer; a 4-vCPU TiDB beside bigger TiKV nodes.
     let r =
         patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"components": {"tidb": {"node_size": "5C5G"}}}})).await;
-    err(&oas, "UpdateCluster", &r, 400, 49910008);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::ValidationFailed.code());
     assert_eq!(detail_fields(&r), vec!["config.components.tidb.node_size"]);
     let four =
         west["tidb"].as_array().unwrap().iter().find(|p| vcpus(p["node_size"].as_str().unwrap()) == Some(4)).unwrap();
@@ -874,17 +874,17 @@ async fn components_change_from_available_and_storage_only_grows() {
         json!({"config": {"components": {"tidb": {"node_size": four["node_size"]}}}}),
     )
     .await;
-    err(&oas, "UpdateCluster", &r, 400, 49910008);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::ValidationFailed.code());
     assert_eq!(detail_fields(&r), vec!["config.components.tikv.node_size"]);
     // TiFlash from nothing needs all three fields.
     let r =
         patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"components": {"tiflash": {"node_quantity": 1}}}})).await;
-    err(&oas, "UpdateCluster", &r, 400, 49910008);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::ValidationFailed.code());
     assert_eq!(detail_fields(&r), vec!["config.components.tiflash"]);
     let r =
         patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"components": {"tidb": {"accesspoint_id": "ap-1"}}}}))
             .await;
-    err(&oas, "UpdateCluster", &r, 400, 49910008);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::ValidationFailed.code());
     assert_eq!(detail_fields(&r), vec!["config.components.tidb.accesspoint_id"]);
     let c = get_cluster(&s, &oas, &pid, &cid).await;
     assert_eq!(status_of(&c), "AVAILABLE", "refused changes leave the cluster as it was");
@@ -911,7 +911,7 @@ async fn components_change_from_available_and_storage_only_grows() {
     let r =
         patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"components": {"tikv": {"storage_size_gib": old_gib}}}}))
             .await;
-    err(&oas, "UpdateCluster", &r, 400, 49910008);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::ValidationFailed.code());
 
     // TiDB up, and TiFlash added with all three fields.
     let flash = &west["tiflash"][0];
@@ -945,7 +945,7 @@ async fn of_two_concurrent_resumes_exactly_one_starts_the_cluster() {
         for r in [&a, &b] {
             verify(&oas, "UpdateCluster", r);
             if r.status == 400 {
-                err(&oas, "UpdateCluster", r, 400, 49940001);
+                err(&oas, "UpdateCluster", r, 400, ErrorCode::ClusterStateConflict.code());
             }
         }
         wait_status(&s, &oas, &pid, &cid, "PAUSED").await;
@@ -959,7 +959,7 @@ async fn of_two_concurrent_resumes_exactly_one_starts_the_cluster() {
         for r in [&a, &b] {
             verify(&oas, "UpdateCluster", r);
             if r.status == 400 {
-                err(&oas, "UpdateCluster", r, 400, 49940001);
+                err(&oas, "UpdateCluster", r, 400, ErrorCode::ClusterStateConflict.code());
             }
         }
         wait_status(&s, &oas, &pid, &cid, "AVAILABLE").await;
@@ -975,7 +975,7 @@ async fn a_serverless_cluster_has_no_components_to_change() {
     wait_status(&s, &oas, &pid, &cid, "AVAILABLE").await;
     let r =
         patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"components": {"tidb": {"node_quantity": 2}}}})).await;
-    err(&oas, "UpdateCluster", &r, 400, 49910008);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::ValidationFailed.code());
     assert_eq!(detail_fields(&r), vec!["config.components"]);
 }
 
@@ -993,12 +993,12 @@ async fn a_deleted_cluster_is_gone() {
     let r = s.delete(&cluster(&pid, &gone)).await;
     assert_eq!(ok(&oas, "DeleteCluster", &r), &json!({}));
     let r = s.get(&cluster(&pid, &gone)).await;
-    let msg = err(&oas, "GetCluster", &r, 404, 49950002);
+    let msg = err(&oas, "GetCluster", &r, 404, ErrorCode::ClusterNotFound.code());
     assert!(msg.contains(&gone), "{msg}");
     let r = s.delete(&cluster(&pid, &gone)).await;
-    err(&oas, "DeleteCluster", &r, 404, 49950002);
+    err(&oas, "DeleteCluster", &r, 404, ErrorCode::ClusterNotFound.code());
     let r = s.patch(&cluster(&pid, &gone), json!({"config": {"paused": true}})).await;
-    err(&oas, "UpdateCluster", &r, 404, 49950002);
+    err(&oas, "UpdateCluster", &r, 404, ErrorCode::ClusterNotFound.code());
     let r = s.get(&clusters(&pid)).await;
     let page = ok(&oas, "ListClustersOfProject", &r);
     assert_eq!(page["total"], 1);
@@ -1030,25 +1030,25 @@ async fn unknown_ids_are_404_and_malformed_ids_400() {
     // Unknown project.
     for pid in [missing_project.as_str(), "0", "18446744073709551615"] {
         let r = s.get(&clusters(pid)).await;
-        err(&oas, "ListClustersOfProject", &r, 404, 49950001);
+        err(&oas, "ListClustersOfProject", &r, 404, ErrorCode::ProjectNotFound.code());
         let r = s.post(&clusters(pid), dedicated("x-proj", "us-west-2")).await;
-        err(&oas, "CreateCluster", &r, 404, 49950001);
+        err(&oas, "CreateCluster", &r, 404, ErrorCode::ProjectNotFound.code());
         let r = s.get(&cluster(pid, &cid)).await;
-        err(&oas, "GetCluster", &r, 404, 49950001);
+        err(&oas, "GetCluster", &r, 404, ErrorCode::ProjectNotFound.code());
         let r = s.patch(&cluster(pid, &cid), pause.clone()).await;
-        err(&oas, "UpdateCluster", &r, 404, 49950001);
+        err(&oas, "UpdateCluster", &r, 404, ErrorCode::ProjectNotFound.code());
         let r = s.delete(&cluster(pid, &cid)).await;
-        err(&oas, "DeleteCluster", &r, 404, 49950001);
+        err(&oas, "DeleteCluster", &r, 404, ErrorCode::ProjectNotFound.code());
     }
     // Unknown cluster, and a cluster under the wrong project.
     for (p, c) in [(pid.as_str(), missing_cluster.as_str()), (other.as_str(), cid.as_str()), (pid.as_str(), "0")] {
         let r = s.get(&cluster(p, c)).await;
-        let msg = err(&oas, "GetCluster", &r, 404, 49950002);
+        let msg = err(&oas, "GetCluster", &r, 404, ErrorCode::ClusterNotFound.code());
         assert!(msg.contains(c) && msg.contains(p), "{msg}");
         let r = s.patch(&cluster(p, c), pause.clone()).await;
-        err(&oas, "UpdateCluster", &r, 404, 49950002);
+        err(&oas, "UpdateCluster", &r, 404, ErrorCode::ClusterNotFound.code());
         let r = s.delete(&cluster(p, c)).await;
-        err(&oas, "DeleteCluster", &r, 404, 49950002);
+        err(&oas, "DeleteCluster", &r, 404, ErrorCode::ClusterNotFound.code());
     }
     // The wrong-project PATCH and DELETE did nothing to the cluster.
     let c = get_cluster(&s, &oas, &pid, &cid).await;
@@ -1059,18 +1059,18 @@ async fn unknown_ids_are_404_and_malformed_ids_400() {
     // Ids that are not decimal uint64.
     for bad in ["abc", "-1", "1.5", "18446744073709551616", "1e3", "%20"] {
         let r = s.get(&clusters(bad)).await;
-        err(&oas, "ListClustersOfProject", &r, 400, 49910005);
+        err(&oas, "ListClustersOfProject", &r, 400, ErrorCode::InvalidPathId.code());
         assert_eq!(detail_fields(&r), vec!["project_id"]);
         let r = s.post(&clusters(bad), dedicated("x-bad", "us-west-2")).await;
-        err(&oas, "CreateCluster", &r, 400, 49910005);
+        err(&oas, "CreateCluster", &r, 400, ErrorCode::InvalidPathId.code());
         for (p, c, field) in [(bad, cid.as_str(), "project_id"), (pid.as_str(), bad, "cluster_id")] {
             let r = s.get(&cluster(p, c)).await;
-            err(&oas, "GetCluster", &r, 400, 49910005);
+            err(&oas, "GetCluster", &r, 400, ErrorCode::InvalidPathId.code());
             assert_eq!(detail_fields(&r), vec![field], "{p}/{c}");
             let r = s.patch(&cluster(p, c), pause.clone()).await;
-            err(&oas, "UpdateCluster", &r, 400, 49910005);
+            err(&oas, "UpdateCluster", &r, 400, ErrorCode::InvalidPathId.code());
             let r = s.delete(&cluster(p, c)).await;
-            err(&oas, "DeleteCluster", &r, 400, 49910005);
+            err(&oas, "DeleteCluster", &r, 400, ErrorCode::InvalidPathId.code());
         }
     }
     assert_eq!(status_of(&get_cluster(&s, &oas, &pid, &cid).await), "AVAILABLE");
@@ -1082,9 +1082,9 @@ async fn a_cluster_id_that_is_not_utf8_is_an_error_response() {
     let s = Server::start().await;
     let pid = project(&s, &oas).await;
     let r = s.get(&cluster(&pid, "%FF")).await;
-    err(&oas, "GetCluster", &r, 400, 49910005);
+    err(&oas, "GetCluster", &r, 400, ErrorCode::InvalidPathId.code());
     let r = s.delete(&cluster(&pid, "%C3%28")).await;
-    err(&oas, "DeleteCluster", &r, 400, 49910005);
+    err(&oas, "DeleteCluster", &r, 400, ErrorCode::InvalidPathId.code());
 }
 
 // ------------------------------------------------------------------ transitional states, frozen
@@ -1139,7 +1139,7 @@ async fn transitional_states_refuse_what_they_must() {
         [(&pause, ["AVAILABLE", "CREATING"]), (&resume, ["PAUSED", "CREATING"]), (&scale, ["AVAILABLE", "CREATING"])]
     {
         let r = patch(creating.clone(), body.clone()).await;
-        let msg = err(&oas, "UpdateCluster", &r, 400, 49940001);
+        let msg = err(&oas, "UpdateCluster", &r, 400, ErrorCode::ClusterStateConflict.code());
         assert!(words.iter().all(|w| msg.contains(w)), "{body}: {msg}");
     }
     assert_eq!(status_of(&get(creating.clone()).await), "CREATING");
@@ -1150,7 +1150,7 @@ async fn transitional_states_refuse_what_they_must() {
     assert_eq!(status_of(&get(to_pause.clone()).await), "PAUSING");
     for body in [&pause, &resume, &scale] {
         let r = patch(to_pause.clone(), body.clone()).await;
-        let msg = err(&oas, "UpdateCluster", &r, 400, 49940001);
+        let msg = err(&oas, "UpdateCluster", &r, 400, ErrorCode::ClusterStateConflict.code());
         assert!(msg.contains("PAUSING"), "{body}: {msg}");
     }
 
@@ -1163,7 +1163,7 @@ async fn transitional_states_refuse_what_they_must() {
     assert_eq!(c["config"]["components"]["tikv"]["node_quantity"], 6);
     for body in [&pause, &resume, &scale] {
         let r = patch(to_modify.clone(), body.clone()).await;
-        let msg = err(&oas, "UpdateCluster", &r, 400, 49940001);
+        let msg = err(&oas, "UpdateCluster", &r, 400, ErrorCode::ClusterStateConflict.code());
         assert!(msg.contains("MODIFYING"), "{body}: {msg}");
     }
 
@@ -1173,7 +1173,7 @@ async fn transitional_states_refuse_what_they_must() {
     assert_eq!(status_of(&get(to_resume.clone()).await), "RESUMING");
     for body in [&pause, &resume, &scale] {
         let r = patch(to_resume.clone(), body.clone()).await;
-        let msg = err(&oas, "UpdateCluster", &r, 400, 49940001);
+        let msg = err(&oas, "UpdateCluster", &r, 400, ErrorCode::ClusterStateConflict.code());
         assert!(msg.contains("RESUMING"), "{body}: {msg}");
     }
 
@@ -1195,7 +1195,7 @@ async fn transitional_states_refuse_what_they_must() {
     let r = f.delete(&cluster(&pid, &creating)).await;
     ok(&oas, "DeleteCluster", &r);
     let r = f.get(&cluster(&pid, &creating)).await;
-    err(&oas, "GetCluster", &r, 404, 49950002);
+    err(&oas, "GetCluster", &r, 404, ErrorCode::ClusterNotFound.code());
     f.kill().await;
 
     // Transitions are stored: another frozen server on the same data sees them where they were.
@@ -1205,7 +1205,7 @@ async fn transitional_states_refuse_what_they_must() {
         assert_eq!(status_of(ok(&oas, "GetCluster", &r)), status);
     }
     let r = f.get(&cluster(&pid, &creating)).await;
-    err(&oas, "GetCluster", &r, 404, 49950002);
+    err(&oas, "GetCluster", &r, 404, ErrorCode::ClusterNotFound.code());
     f.kill().await;
 }
 
@@ -1218,7 +1218,7 @@ async fn a_cmek_project_needs_its_key_before_any_cluster() {
     let pid = create_project(&s, &oas, "cmek", true).await;
     for body in [dedicated("first", "us-west-2"), oas_serverless_example(), dedicated("x", "mars-1")] {
         let r = s.post(&clusters(&pid), body).await;
-        let msg = err(&oas, "CreateCluster", &r, 400, 49920004);
+        let msg = err(&oas, "CreateCluster", &r, 400, ErrorCode::CmekNotConfigured.code());
         assert!(msg.contains("Encryption Access"), "it points at the Encryption Access step: {msg}");
         assert!(msg.contains("aws-cmek"), "and at the API that does it: {msg}");
     }
@@ -1237,22 +1237,22 @@ async fn a_cmek_project_hosts_dedicated_aws_clusters_in_the_key_region_only() {
     let gcp_region = catalog_regions(&cat, "DEDICATED", "GCP")[0].clone();
     let gcp = with(&dedicated("on-gcp", &gcp_region), "/cloud_provider", json!("GCP"));
     let r = s.post(&clusters(&pid), gcp).await;
-    let msg = err(&oas, "CreateCluster", &r, 400, 49920005);
+    let msg = err(&oas, "CreateCluster", &r, 400, ErrorCode::CmekClusterNotAllowed.code());
     assert_eq!(detail_fields(&r), vec!["cloud_provider"]);
     assert!(msg.contains("GCP") && msg.contains("AWS"), "{msg}");
     let r = s.post(&clusters(&pid), oas_serverless_example()).await;
-    let msg = err(&oas, "CreateCluster", &r, 400, 49920005);
+    let msg = err(&oas, "CreateCluster", &r, 400, ErrorCode::CmekClusterNotAllowed.code());
     assert_eq!(detail_fields(&r), vec!["cluster_type"]);
     assert!(msg.contains("DEVELOPER") && msg.contains("DEDICATED"), "{msg}");
     let dev_gcp = with(&with(&oas_serverless_example(), "/cloud_provider", json!("GCP")), "/region", json!(gcp_region));
     let r = s.post(&clusters(&pid), dev_gcp).await;
-    err(&oas, "CreateCluster", &r, 400, 49920005);
+    err(&oas, "CreateCluster", &r, 400, ErrorCode::CmekClusterNotAllowed.code());
     assert_eq!(detail_fields(&r), vec!["cluster_type", "cloud_provider"]);
 
     // Another AWS region of the catalog.
     for region in catalog_regions(&cat, "DEDICATED", "AWS").into_iter().filter(|r| r != "us-west-2") {
         let r = s.post(&clusters(&pid), dedicated("elsewhere", &region)).await;
-        let msg = err(&oas, "CreateCluster", &r, 400, 49920006);
+        let msg = err(&oas, "CreateCluster", &r, 400, ErrorCode::CmekClusterRegionMismatch.code());
         assert_eq!(detail_fields(&r), vec!["region"]);
         assert!(msg.contains(&region) && msg.contains("us-west-2"), "{msg}");
     }
@@ -1266,7 +1266,7 @@ async fn a_cmek_project_hosts_dedicated_aws_clusters_in_the_key_region_only() {
     assert_status_shape(&c);
     // The field rules still apply in the right region.
     let r = s.post(&clusters(&pid), with(&dedicated("encrypted-2", "us-west-2"), "/config/port", json!(10080))).await;
-    err(&oas, "CreateCluster", &r, 400, 49910008);
+    err(&oas, "CreateCluster", &r, 400, ErrorCode::ValidationFailed.code());
 }
 
 #[tokio::test]
@@ -1288,13 +1288,13 @@ async fn the_key_is_checked_in_kms_before_create_resume_and_scale() {
     // The key disabled in KMS.
     key_action(&s, &key_id, "disable", json!({})).await;
     let r = s.post(&clusters(&pid), dedicated("new-one", "us-west-2")).await;
-    let msg = err(&oas, "CreateCluster", &r, 400, 49930002);
+    let msg = err(&oas, "CreateCluster", &r, 400, ErrorCode::KeyDisabled.code());
     assert!(msg.contains(&kms_arn) && msg.contains("creating the cluster"), "{msg}");
     let r = patch_cluster(&s, &oas, &pid, &paused, resume.clone()).await;
-    let msg = err(&oas, "UpdateCluster", &r, 400, 49930002);
+    let msg = err(&oas, "UpdateCluster", &r, 400, ErrorCode::KeyDisabled.code());
     assert!(msg.contains("resuming"), "{msg}");
     let r = patch_cluster(&s, &oas, &pid, &running, scale.clone()).await;
-    err(&oas, "UpdateCluster", &r, 400, 49930002);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::KeyDisabled.code());
     // Running clusters are not affected; pausing needs no key.
     assert_eq!(status_of(&get_cluster(&s, &oas, &pid, &running).await), "AVAILABLE");
     assert_eq!(status_of(&get_cluster(&s, &oas, &pid, &paused).await), "PAUSED");
@@ -1303,12 +1303,12 @@ async fn the_key_is_checked_in_kms_before_create_resume_and_scale() {
     key_action(&s, &key_id, "enable", json!({})).await;
     put_policy(&s, &key_id, owner_only_policy()).await;
     let r = patch_cluster(&s, &oas, &pid, &paused, resume.clone()).await;
-    err(&oas, "UpdateCluster", &r, 400, 49930001);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::KeyAccessDenied.code());
     assert!(!details(&r).is_empty(), "the causes are in details: {}", r.body);
     let r = s.post(&clusters(&pid), dedicated("new-one", "us-west-2")).await;
-    err(&oas, "CreateCluster", &r, 400, 49930001);
+    err(&oas, "CreateCluster", &r, 400, ErrorCode::KeyAccessDenied.code());
     let r = patch_cluster(&s, &oas, &pid, &running, scale.clone()).await;
-    err(&oas, "UpdateCluster", &r, 400, 49930001);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::KeyAccessDenied.code());
     let c = get_cluster(&s, &oas, &pid, &running).await;
     assert_eq!(status_of(&c), "AVAILABLE");
     assert_eq!(c["config"]["components"]["tidb"]["node_quantity"], 2, "the refused scale changed nothing");
@@ -1316,12 +1316,12 @@ async fn the_key_is_checked_in_kms_before_create_resume_and_scale() {
     wait_status(&s, &oas, &pid, &running, "PAUSED").await;
     // Nor does deleting.
     ok(&oas, "DeleteCluster", &s.delete(&cluster(&pid, &doomed)).await);
-    err(&oas, "GetCluster", &s.get(&cluster(&pid, &doomed)).await, 404, 49950002);
+    err(&oas, "GetCluster", &s.get(&cluster(&pid, &doomed)).await, 404, ErrorCode::ClusterNotFound.code());
 
     // Scheduled for deletion.
     key_action(&s, &key_id, "schedule-deletion", json!({})).await;
     let r = patch_cluster(&s, &oas, &pid, &paused, resume.clone()).await;
-    err(&oas, "UpdateCluster", &r, 400, 49930003);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::KeyPendingDeletion.code());
 
     // Restored (the user guide's "restore"): everything works again.
     key_action(&s, &key_id, "cancel-deletion", json!({})).await;

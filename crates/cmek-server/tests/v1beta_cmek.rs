@@ -85,7 +85,7 @@ async fn a_project_created_without_cmek_cannot_configure_a_key() {
         let r = s.post("/api/v1beta/projects", body).await;
         let pid = ok(&oas, "CreateProject", &r)["id"].as_str().unwrap().to_owned();
         let r = configure(&s, &pid, "us-west-2", &kms_arn).await;
-        let msg = err(&oas, "CreateAwsCmek", &r, 400, 49920001);
+        let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::CmekNotEnabled.code());
         // Says why: CMEK is chosen when the project is created, and what to do instead.
         assert!(msg.contains("aws_cmek_enabled"), "{msg}");
         assert!(msg.contains("created"), "{msg}");
@@ -116,7 +116,7 @@ async fn malformed_arns_are_refused_naming_the_field_and_the_reason() {
         (format!("arn:aws:kms:us-west-2:{acct}:key/mrk-123"), "mrk-"),
     ] {
         let r = configure(&s, &pid, "us-west-2", &bad).await;
-        let msg = err(&oas, "CreateAwsCmek", &r, 400, 49920007);
+        let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::KmsArnInvalid.code());
         assert!(msg.starts_with("specs[0].kms_arn: "), "{bad:?}: {msg}");
         assert!(msg.contains(says), "{bad:?}: the reason should say {says:?}: {msg}");
         assert_eq!(detail_fields(&r), vec!["specs[0].kms_arn"], "{bad:?}");
@@ -131,7 +131,7 @@ async fn an_alias_arn_is_refused_with_the_key_arn_asked_for() {
     let pid = create_project(&s, &oas, "cmek", true).await;
     let alias = format!("arn:aws:kms:us-west-2:{SANDBOX_ACCOUNT}:alias/prod-cmek");
     let r = configure(&s, &pid, "us-west-2", &alias).await;
-    let msg = err(&oas, "CreateAwsCmek", &r, 400, 49920007);
+    let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::KmsArnInvalid.code());
     assert!(msg.starts_with("specs[0].kms_arn: "), "{msg}");
     assert!(msg.contains("alias/prod-cmek") && msg.contains("is an alias"), "{msg}");
     assert!(msg.contains("key/"), "it says what to give instead: {msg}");
@@ -144,14 +144,14 @@ async fn an_arn_of_another_region_is_refused() {
     let s = Server::start().await;
     let pid = create_project(&s, &oas, "cmek", true).await;
     let r = configure(&s, &pid, "us-west-2", &arn("us-east-1")).await;
-    let msg = err(&oas, "CreateAwsCmek", &r, 400, 49920008);
+    let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::KmsArnRegionMismatch.code());
     assert!(msg.starts_with("specs[0].kms_arn: "), "{msg}");
     assert!(msg.contains("us-east-1") && msg.contains("us-west-2"), "both regions are named: {msg}");
     assert_eq!(detail_fields(&r), vec!["specs[0].kms_arn"]);
     // A real key of another region is refused the same way, before KMS is asked.
     let (east, _) = usable_key(&s, "us-east-1").await;
     let r = configure(&s, &pid, "us-west-2", &east).await;
-    err(&oas, "CreateAwsCmek", &r, 400, 49920008);
+    err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::KmsArnRegionMismatch.code());
     assert_eq!(keys(&s, &oas, &pid).await, json!([]));
 }
 
@@ -165,7 +165,7 @@ async fn regions_must_be_aws_regions_of_the_catalog() {
     // A well-formed AWS region the catalog does not offer; the message lists the offered ones.
     assert!(!aws.contains(&"ca-central-1".to_owned()));
     let r = configure(&s, &pid, "ca-central-1", &arn("ca-central-1")).await;
-    let msg = err(&oas, "CreateAwsCmek", &r, 400, 49910008);
+    let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::ValidationFailed.code());
     assert!(msg.starts_with("specs[0].region: "), "{msg}");
     for region in &aws {
         assert!(msg.contains(region.as_str()), "{region} is offered and listed: {msg}");
@@ -173,7 +173,7 @@ async fn regions_must_be_aws_regions_of_the_catalog() {
     // Not AWS region codes at all (a GCP region, nonsense, wrong case).
     for region in ["us-central1", "mars", "US-WEST-2", ""] {
         let r = configure(&s, &pid, region, &arn("us-west-2")).await;
-        err(&oas, "CreateAwsCmek", &r, 400, 49910008);
+        err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::ValidationFailed.code());
         assert_eq!(detail_fields(&r), vec!["specs[0].region"], "{region:?}: {}", r.body);
     }
     assert_eq!(keys(&s, &oas, &pid).await, json!([]));
@@ -199,18 +199,18 @@ async fn specs_must_hold_one_region() {
     let pid = create_project(&s, &oas, "cmek", true).await;
     // Empty.
     let r = s.post(&aws_cmek(&pid), json!({"specs": []})).await;
-    let msg = err(&oas, "CreateAwsCmek", &r, 400, 49910008);
+    let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::ValidationFailed.code());
     assert!(msg.starts_with("specs: "), "{msg}");
     // Missing.
     let r = s.post(&aws_cmek(&pid), json!({})).await;
-    let msg = err(&oas, "CreateAwsCmek", &r, 400, 49910003);
+    let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::MissingField.code());
     assert!(msg.starts_with("specs"), "{msg}");
     // Two regions in one request: one AWS region per project.
     let (west, _) = usable_key(&s, "us-west-2").await;
     let (east, _) = usable_key(&s, "us-east-1").await;
     let two = json!({"specs": [{"region": "us-west-2", "kms_arn": west}, {"region": "us-east-1", "kms_arn": east}]});
     let r = s.post(&aws_cmek(&pid), two).await;
-    let msg = err(&oas, "CreateAwsCmek", &r, 400, 49920002);
+    let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::CmekRegionLocked.code());
     assert_eq!(detail_fields(&r), vec!["specs[1].region"], "{}", r.body);
     assert!(msg.contains("us-east-1") && msg.contains("us-west-2") && msg.contains("one AWS region"), "{msg}");
     // Two keys for one region in one request.
@@ -221,13 +221,13 @@ async fn specs_must_hold_one_region() {
             json!({"specs": [{"region": "us-west-2", "kms_arn": west}, {"region": "us-west-2", "kms_arn": west2}]}),
         )
         .await;
-    err(&oas, "CreateAwsCmek", &r, 400, 49910008);
+    err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::ValidationFailed.code());
     assert_eq!(detail_fields(&r), vec!["specs[1].kms_arn"], "{}", r.body);
     // A malformed ARN in the second spec is named by its index.
     let r = s
         .post(&aws_cmek(&pid), json!({"specs": [{"region": "us-west-2", "kms_arn": west}, {"region": "us-west-2", "kms_arn": "arn:aws:kms:example"}]}))
         .await;
-    err(&oas, "CreateAwsCmek", &r, 400, 49920007);
+    err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::KmsArnInvalid.code());
     assert_eq!(detail_fields(&r), vec!["specs[1].kms_arn"], "{}", r.body);
     assert_eq!(keys(&s, &oas, &pid).await, json!([]), "nothing was recorded");
 }
@@ -242,7 +242,7 @@ async fn a_second_region_or_another_key_is_refused_once_configured() {
     // Another region, with a key that would be usable there.
     let (east, _) = usable_key(&s, "us-east-1").await;
     let r = configure(&s, &pid, "us-east-1", &east).await;
-    let msg = err(&oas, "CreateAwsCmek", &r, 400, 49920002);
+    let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::CmekRegionLocked.code());
     assert_eq!(detail_fields(&r), vec!["specs[0].region"]);
     assert!(msg.contains("us-west-2") && msg.contains("us-east-1"), "{msg}");
     assert_eq!(keys(&s, &oas, &pid).await, configured);
@@ -250,7 +250,7 @@ async fn a_second_region_or_another_key_is_refused_once_configured() {
     // The same region, another (usable) key: cannot be replaced; rotation is the way.
     let (west2, _) = usable_key(&s, "us-west-2").await;
     let r = configure(&s, &pid, "us-west-2", &west2).await;
-    let msg = err(&oas, "CreateAwsCmek", &r, 400, 49920003);
+    let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::CmekKeyAlreadyConfigured.code());
     assert_eq!(detail_fields(&r), vec!["specs[0].kms_arn"]);
     assert!(msg.contains(&west), "the configured key is named: {msg}");
     assert!(msg.contains("rotate"), "{msg}");
@@ -269,7 +269,7 @@ async fn a_well_formed_arn_kms_does_not_know_is_refused_as_not_found() {
     let pid = create_project(&s, &oas, "cmek", true).await;
     let unknown = arn("us-west-2");
     let r = configure(&s, &pid, "us-west-2", &unknown).await;
-    let msg = err(&oas, "CreateAwsCmek", &r, 400, 49930004);
+    let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::KeyNotFound.code());
     assert!(msg.contains(&unknown), "the key is named: {msg}");
     assert!(msg.contains("has no key"), "it says KMS does not know the key: {msg}");
     assert!(!details(&r).is_empty(), "the cause is in details: {}", r.body);
@@ -285,7 +285,7 @@ async fn a_key_without_the_service_statements_is_refused_naming_the_missing_gran
     let key = sandbox_key(&s, "us-west-2", None).await;
     let (kms_arn, key_id) = (key["arn"].as_str().unwrap().to_owned(), key["key_id"].as_str().unwrap().to_owned());
     let r = configure(&s, &pid, "us-west-2", &kms_arn).await;
-    let msg = err(&oas, "CreateAwsCmek", &r, 400, 49930001);
+    let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::KeyAccessDenied.code());
     assert!(msg.contains(&kms_arn), "{msg}");
     let d = details(&r);
     for grant in Grant::ALL {
@@ -303,7 +303,7 @@ async fn a_key_without_the_service_statements_is_refused_naming_the_missing_gran
     policy["Statement"].as_array_mut().unwrap().retain(|st| st["Sid"] != Grant::S3Backup.sid());
     put_policy(&s, &key_id, pretty(&policy)).await;
     let r = configure(&s, &pid, "us-west-2", &kms_arn).await;
-    err(&oas, "CreateAwsCmek", &r, 400, 49930001);
+    err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::KeyAccessDenied.code());
     let d = details(&r);
     assert!(d.iter().any(|x| x.contains(Grant::S3Backup.label())), "{d:?}");
     assert!(!d.iter().any(|x| x.contains(Grant::Ebs.label())), "the EBS grant is there: {d:?}");
@@ -325,14 +325,14 @@ async fn near_misses_in_the_policy_are_explained() {
         pretty(&default_key_policy(SANDBOX_ACCOUNT, Some("999988887777"), &PolicyRegion::Region("us-west-2".into())));
     let key = sandbox_key(&s, "us-west-2", Some(wrong_account)).await;
     let r = configure(&s, &pid, "us-west-2", key["arn"].as_str().unwrap()).await;
-    err(&oas, "CreateAwsCmek", &r, 400, 49930001);
+    err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::KeyAccessDenied.code());
     let d = details(&r).join("\n");
     assert!(d.contains("999988887777") && d.contains(SERVICE_ACCOUNT), "{d}");
     // The EBS statement written for another region.
     let east_policy = good_policy("us-east-1");
     let key = sandbox_key(&s, "us-west-2", Some(east_policy)).await;
     let r = configure(&s, &pid, "us-west-2", key["arn"].as_str().unwrap()).await;
-    err(&oas, "CreateAwsCmek", &r, 400, 49930001);
+    err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::KeyAccessDenied.code());
     let d = details(&r).join("\n");
     assert!(d.contains("ec2.us-east-1.amazonaws.com") && d.contains("ec2.us-west-2.amazonaws.com"), "{d}");
     assert_eq!(keys(&s, &oas, &pid).await, json!([]));
@@ -351,17 +351,17 @@ async fn a_disabled_key_or_one_pending_deletion_is_refused() {
     let (kms_arn, key_id) = usable_key(&s, "us-west-2").await;
     key_action(&s, &key_id, "disable", json!({})).await;
     let r = configure(&s, &pid, "us-west-2", &kms_arn).await;
-    let msg = err(&oas, "CreateAwsCmek", &r, 400, 49930002);
+    let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::KeyDisabled.code());
     assert!(msg.contains("Disabled"), "{msg}");
     key_action(&s, &key_id, "schedule-deletion", json!({"pending_window_days": 7})).await;
     let r = configure(&s, &pid, "us-west-2", &kms_arn).await;
-    let msg = err(&oas, "CreateAwsCmek", &r, 400, 49930003);
+    let msg = err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::KeyPendingDeletion.code());
     assert!(msg.contains("PendingDeletion"), "{msg}");
     assert_eq!(keys(&s, &oas, &pid).await, json!([]));
     // Deletion cancelled (the key comes back Disabled), then enabled: usable.
     key_action(&s, &key_id, "cancel-deletion", json!({})).await;
     let r = configure(&s, &pid, "us-west-2", &kms_arn).await;
-    err(&oas, "CreateAwsCmek", &r, 400, 49930002);
+    err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::KeyDisabled.code());
     key_action(&s, &key_id, "enable", json!({})).await;
     let r = configure(&s, &pid, "us-west-2", &kms_arn).await;
     ok(&oas, "CreateAwsCmek", &r);
@@ -393,24 +393,36 @@ async fn aws_cmek_bodies_are_checked_field_by_field() {
     let pid = create_project(&s, &oas, "cmek", true).await;
     let path = aws_cmek(&pid);
     for (body, code, field) in [
-        (json!({"specs": [{"region": "us-west-2", "kms_arn": arn("us-west-2"), "extra": 1}]}), 49910002, "specs[0]"),
-        (json!({"specs": [{"region": "us-west-2"}]}), 49910003, "specs[0].kms_arn"),
-        (json!({"specs": [{"kms_arn": arn("us-west-2")}]}), 49910003, "specs[0].region"),
-        (json!({"specs": [{"region": 2, "kms_arn": arn("us-west-2")}]}), 49910002, "specs[0].region"),
-        (json!({"specs": {"region": "us-west-2", "kms_arn": arn("us-west-2")}}), 49910002, "specs"),
-        (json!({"specs": null}), 49910002, "specs"),
-        (json!({"spec": []}), 49910002, "spec"),
+        (
+            json!({"specs": [{"region": "us-west-2", "kms_arn": arn("us-west-2"), "extra": 1}]}),
+            ErrorCode::InvalidField.code(),
+            "specs[0]",
+        ),
+        (json!({"specs": [{"region": "us-west-2"}]}), ErrorCode::MissingField.code(), "specs[0].kms_arn"),
+        (json!({"specs": [{"kms_arn": arn("us-west-2")}]}), ErrorCode::MissingField.code(), "specs[0].region"),
+        (
+            json!({"specs": [{"region": 2, "kms_arn": arn("us-west-2")}]}),
+            ErrorCode::InvalidField.code(),
+            "specs[0].region",
+        ),
+        (
+            json!({"specs": {"region": "us-west-2", "kms_arn": arn("us-west-2")}}),
+            ErrorCode::InvalidField.code(),
+            "specs",
+        ),
+        (json!({"specs": null}), ErrorCode::InvalidField.code(), "specs"),
+        (json!({"spec": []}), ErrorCode::InvalidField.code(), "spec"),
     ] {
         let r = s.post(&path, body.clone()).await;
         let msg = err(&oas, "CreateAwsCmek", &r, 400, code);
         assert!(msg.starts_with(field), "{body}: the message names {field}: {msg}");
     }
     let r = s.raw(Method::POST, &path, Some("application/json"), "{\"specs\": [").await;
-    err(&oas, "CreateAwsCmek", &r, 400, 49910001);
+    err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::MalformedJson.code());
     let r = s.raw(Method::POST, &path, Some("text/plain"), "specs=us-west-2").await;
-    err(&oas, "CreateAwsCmek", &r, 400, 49910001);
+    err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::MalformedJson.code());
     let r = s.raw(Method::POST, &path, Some("application/json"), "").await;
-    err(&oas, "CreateAwsCmek", &r, 400, 49910001);
+    err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::MalformedJson.code());
     assert_eq!(keys(&s, &oas, &pid).await, json!([]));
 }
 
@@ -423,17 +435,17 @@ async fn unknown_and_malformed_project_ids() {
     let missing = (real.parse::<u64>().unwrap() + 1000).to_string();
     for pid in [missing.as_str(), "0", "18446744073709551615"] {
         let r = s.get(&aws_cmek(pid)).await;
-        let msg = err(&oas, "ListAwsCmek", &r, 404, 49950001);
+        let msg = err(&oas, "ListAwsCmek", &r, 404, ErrorCode::ProjectNotFound.code());
         assert!(msg.contains(pid), "{msg}");
         let r = configure(&s, pid, "us-west-2", &kms_arn).await;
-        err(&oas, "CreateAwsCmek", &r, 404, 49950001);
+        err(&oas, "CreateAwsCmek", &r, 404, ErrorCode::ProjectNotFound.code());
     }
     for pid in ["abc", "-1", "1.5", "18446744073709551616", "0x10", "%20"] {
         let r = s.get(&aws_cmek(pid)).await;
-        err(&oas, "ListAwsCmek", &r, 400, 49910005);
+        err(&oas, "ListAwsCmek", &r, 400, ErrorCode::InvalidPathId.code());
         assert_eq!(detail_fields(&r), vec!["project_id"], "{pid}");
         let r = configure(&s, pid, "us-west-2", &kms_arn).await;
-        err(&oas, "CreateAwsCmek", &r, 400, 49910005);
+        err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::InvalidPathId.code());
     }
     assert_eq!(keys(&s, &oas, &real).await, json!([]));
 }
@@ -444,7 +456,7 @@ async fn a_project_id_that_is_not_utf8_is_an_error_response() {
     let oas = Oas::load();
     let s = Server::start().await;
     let r = s.get(&aws_cmek("%FF")).await;
-    err(&oas, "ListAwsCmek", &r, 400, 49910005);
+    err(&oas, "ListAwsCmek", &r, 400, ErrorCode::InvalidPathId.code());
 }
 
 #[tokio::test]
@@ -463,7 +475,7 @@ async fn concurrent_configures_of_two_regions_record_exactly_one() {
             (_, 200) => (json!({"region": "us-east-1", "kms_arn": east}), &a),
             _ => panic!("one of two regions must win: {} / {}", a.body, b.body),
         };
-        err(&oas, "CreateAwsCmek", loser, 400, 49920002);
+        err(&oas, "CreateAwsCmek", loser, 400, ErrorCode::CmekRegionLocked.code());
         assert_eq!(keys(&s, &oas, &pid).await, json!([winner]), "one AWS region per project, even in a race");
     }
 }

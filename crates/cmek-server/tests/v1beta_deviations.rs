@@ -41,15 +41,14 @@ async fn serverless_components_are_ignored_whatever_they_hold() {
     // A Dedicated cluster still needs real components.
     let body = with(&dedicated("ded", "us-west-2"), "/config/components", json!({"tidb": null, "tikv": null}));
     let r = s.post(&clusters(&pid), body).await;
-    err(&oas, "CreateCluster", &r, 400, 49910002);
+    err(&oas, "CreateCluster", &r, 400, ErrorCode::InvalidField.code());
 }
 
 #[tokio::test]
 async fn a_second_tikv_storage_change_within_six_hours_is_refused_on_aws() {
     let oas = Oas::load();
     let s = Server::start().await;
-    let pid = create_project(&s, &oas, "p", false).await;
-    let cid = create_cluster(&s, &oas, &pid, dedicated("grow", "us-west-2")).await;
+    let (pid, cid) = project_with_cluster(&s, &oas, "grow", "us-west-2").await;
     let c = wait_status(&s, &oas, &pid, &cid, "AVAILABLE").await;
     let gib = c["config"]["components"]["tikv"]["storage_size_gib"].as_i64().unwrap();
     let q = c["config"]["components"]["tikv"]["node_quantity"].as_i64().unwrap();
@@ -57,7 +56,7 @@ async fn a_second_tikv_storage_change_within_six_hours_is_refused_on_aws() {
     ok(&oas, "UpdateCluster", &patch_cluster(&s, &oas, &pid, &cid, grow(gib + 100)).await);
     wait_status(&s, &oas, &pid, &cid, "AVAILABLE").await;
     let r = patch_cluster(&s, &oas, &pid, &cid, grow(gib + 200)).await;
-    err(&oas, "UpdateCluster", &r, 400, 49940006);
+    err(&oas, "UpdateCluster", &r, 400, ErrorCode::StorageChangeTooSoon.code());
     let d = detail_for(&r, "config.components.tikv.storage_size_gib");
     assert!(d.contains("six hours") && (d.contains("in 6 h 00 min") || d.contains("in 5 h 59 min")), "{d}");
     let c = get_cluster(&s, &oas, &pid, &cid).await;
@@ -76,7 +75,7 @@ async fn a_serverless_cluster_cannot_be_paused_or_resumed() {
     wait_status(&s, &oas, &pid, &cid, "AVAILABLE").await;
     for paused in [true, false] {
         let r = patch_cluster(&s, &oas, &pid, &cid, json!({"config": {"paused": paused}})).await;
-        err(&oas, "UpdateCluster", &r, 400, 49910008);
+        err(&oas, "UpdateCluster", &r, 400, ErrorCode::ValidationFailed.code());
         let d = detail_for(&r, "config.paused");
         assert!(d.contains("DEVELOPER") && d.contains("DEDICATED"), "{d}");
     }
@@ -104,7 +103,7 @@ async fn a_digest_clients_json_body_needs_no_json_content_type_but_a_console_ses
     let r = s.raw(Method::POST, "/api/v1beta/projects", None, r#"{"name":"no-type"}"#).await;
     ok(&oas, "CreateProject", &r);
     let r = s.raw(Method::POST, "/api/v1beta/projects", Some("text/plain"), "name=p").await;
-    let msg = err(&oas, "CreateProject", &r, 400, 49910001);
+    let msg = err(&oas, "CreateProject", &r, 400, ErrorCode::MalformedJson.code());
     assert!(msg.contains("not valid JSON"), "{msg}");
     let names: Vec<String> = ok(&oas, "ListProjects", &s.get("/api/v1beta/projects").await)["items"]
         .as_array()
@@ -134,7 +133,7 @@ async fn a_digest_clients_json_body_needs_no_json_content_type_but_a_console_ses
             .send()
     };
     let r = Resp::read(send("text/plain").await.unwrap()).await.unwrap();
-    let msg = err(&oas, "CreateProject", &r, 400, 49910007);
+    let msg = err(&oas, "CreateProject", &r, 400, ErrorCode::UnsupportedMediaType.code());
     assert!(msg.contains("text/plain") && msg.contains("application/json"), "{msg}");
     let r = Resp::read(send("application/json").await.unwrap()).await.unwrap();
     ok(&oas, "CreateProject", &r);
@@ -146,8 +145,7 @@ async fn a_digest_clients_json_body_needs_no_json_content_type_but_a_console_ses
 async fn every_oas_operation_is_implemented_or_says_plainly_that_it_is_not() {
     let oas = Oas::load();
     let s = Server::start().await;
-    let pid = create_project(&s, &oas, "p", false).await;
-    let cid = create_cluster(&s, &oas, &pid, dedicated("cluster", "us-west-2")).await;
+    let (pid, cid) = project_with_cluster(&s, &oas, "cluster", "us-west-2").await;
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(oas_path()).unwrap()).unwrap();
     let (mut implemented, mut not) = (Vec::new(), Vec::new());
     for (template, item) in doc["paths"].as_object().unwrap() {
@@ -159,9 +157,14 @@ async fn every_oas_operation_is_implemented_or_says_plainly_that_it_is_not() {
                 path.split('/').map(|seg| if seg.starts_with('{') { "1" } else { seg }).collect::<Vec<_>>().join("/");
             let body = matches!(m, Method::POST | Method::PATCH | Method::PUT).then(|| json!({}));
             let r = s.request(m.clone(), &path, body.as_ref()).await;
-            assert_ne!(r.code(), 49950003, "{id} ({method} {template}) reads as a wrong path: {}", r.body);
+            assert_ne!(
+                r.code(),
+                ErrorCode::RouteNotFound.code(),
+                "{id} ({method} {template}) reads as a wrong path: {}",
+                r.body
+            );
             if r.status == 501 {
-                assert_eq!(r.code(), 49950008, "{id}: {}", r.body);
+                assert_eq!(r.code(), ErrorCode::NotImplemented.code(), "{id}: {}", r.body);
                 assert!(
                     r.message().contains(id) && r.message().contains("not implemented by this server"),
                     "{}",

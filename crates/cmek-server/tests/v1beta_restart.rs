@@ -110,14 +110,14 @@ async fn everything_survives_a_hard_restart_and_transitions_finish() {
     let again = create_cluster(&s, &oas, &cmek, dedicated("after-restart", "us-west-2")).await;
     wait_status(&s, &oas, &cmek, &again, "AVAILABLE").await;
     let r = s.post(&clusters(&cmek), dedicated("elsewhere", "us-east-1")).await;
-    err(&oas, "CreateCluster", &r, 400, 49920006);
+    err(&oas, "CreateCluster", &r, 400, ErrorCode::CmekClusterRegionMismatch.code());
     let r = s.post(&clusters(&waiting), dedicated("no-key-yet", "us-west-2")).await;
-    err(&oas, "CreateCluster", &r, 400, 49920004);
+    err(&oas, "CreateCluster", &r, 400, ErrorCode::CmekNotConfigured.code());
     let r = s.post(&aws_cmek(&cmek), json!({"specs": [{"region": "us-west-2", "kms_arn": kms_arn}]})).await;
     assert_eq!(ok(&oas, "CreateAwsCmek", &r), &json!({}), "the configured key is still the same key");
     let (other_arn, _) = usable_key(&s, "us-west-2").await;
     let r = s.post(&aws_cmek(&cmek), json!({"specs": [{"region": "us-west-2", "kms_arn": other_arn}]})).await;
-    err(&oas, "CreateAwsCmek", &r, 400, 49920003);
+    err(&oas, "CreateAwsCmek", &r, 400, ErrorCode::CmekKeyAlreadyConfigured.code());
     let newer = create_project(&s, &oas, "after-restart", false).await;
     assert!(!pids.contains(&newer), "a new id after the restart: {newer}");
     let r = s.get("/api/v1beta/projects").await;
@@ -128,7 +128,7 @@ async fn everything_survives_a_hard_restart_and_transitions_finish() {
     // And a second restart keeps the deletion and the finished transitions.
     let s = s.restart().await;
     let r = s.get(&cluster(&plain, &available)).await;
-    err(&oas, "GetCluster", &r, 404, 49950002);
+    err(&oas, "GetCluster", &r, 404, ErrorCode::ClusterNotFound.code());
     assert_eq!(status_of(&get_cluster(&s, &oas, &cmek, &mid_pause).await), "AVAILABLE");
     assert_eq!(status_of(&get_cluster(&s, &oas, &plain, &paused).await), "PAUSED");
 }
@@ -137,8 +137,7 @@ async fn everything_survives_a_hard_restart_and_transitions_finish() {
 async fn a_resume_caught_by_a_restart_finishes_available() {
     let oas = Oas::load();
     let s = Server::start_with_transitions(TRANSITION_SECS).await;
-    let pid = create_project(&s, &oas, "p", false).await;
-    let cid = create_cluster(&s, &oas, &pid, dedicated("resumer", "us-west-2")).await;
+    let (pid, cid) = project_with_cluster(&s, &oas, "resumer", "us-west-2").await;
     let modify = create_cluster(&s, &oas, &pid, dedicated("modifier", "us-west-2")).await;
     wait_status(&s, &oas, &pid, &cid, "AVAILABLE").await;
     wait_status(&s, &oas, &pid, &modify, "AVAILABLE").await;

@@ -4,7 +4,9 @@
 //! the shared budget).
 
 use super::key_pair::KeyPair;
-use crate::auth::digest::{self, Algorithm};
+use crate::auth::digest;
+/// Re-exported for the tests' Digest client (crates/cmek-test-support), which signs with this module.
+pub use crate::auth::digest::Algorithm;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -18,8 +20,8 @@ pub struct Challenge {
     pub stale: bool,
 }
 
-/// The `k=v, k="v"` parameters after the scheme.
-fn params(s: &str) -> HashMap<String, String> {
+/// The `k=v, k="v"` parameters after the scheme (names in lowercase).
+pub fn params(s: &str) -> HashMap<String, String> {
     let mut out = HashMap::new();
     let mut chars = s.chars().peekable();
     loop {

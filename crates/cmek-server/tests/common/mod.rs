@@ -1,228 +1,37 @@
 //! Test harness: the real `cmek-server` binary on a free loopback port with its own SQLite file,
 //! an API key made with `cmek-server api-key create`, a small JSON client that authenticates with
 //! HTTP Digest (RFC 7616), and the official v1beta OpenAPI file to check every answer against.
-#![allow(dead_code)] // each test binary uses its own part of the harness
+#![allow(dead_code, unused_imports)] // each test binary uses its own part of the harness
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// Seconds each simulated transition takes in tests: short, but long enough to observe.
 pub const TRANSITION_SECS: &str = "0.3";
 
 // ------------------------------------------------------------------ API keys and Digest
 
-/// An API key pair as `cmek-server api-key create` prints it.
-#[derive(Clone, Debug)]
-pub struct ApiKey {
-    pub public: String,
-    pub private: String,
+pub use cmek_test_support::ErrorCode;
+pub use cmek_test_support::digest::{
+    ApiKey, DigestAlg, DigestClient, Nonce, authorization, challenge_of, digest_params,
+};
+
+/// The binary under test.
+pub fn server_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_cmek-server"))
 }
 
 /// Runs `cmek-server api-key ARGS…` and returns its stdout (panics when it fails).
 pub async fn api_key_command(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_cmek-server"))
-        .arg("api-key")
-        .args(args)
-        .env("CMEK_LOG", "warn")
-        .output()
-        .await
-        .expect("run cmek-server api-key");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "cmek-server api-key {args:?} failed: {}{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    cmek_test_support::process::api_key_command(server_bin(), args).await
 }
 
 /// Creates an API key in `data_dir` with the `api-key create` subcommand.
 pub async fn create_api_key(data_dir: &Path, name: &str) -> ApiKey {
-    let dir = data_dir.to_str().expect("a UTF-8 path");
-    let out = api_key_command(&["create", "--data-dir", dir, "--name", name]).await;
-    let line = |prefix: &str| {
-        out.lines()
-            .find_map(|l| l.strip_prefix(prefix))
-            .unwrap_or_else(|| panic!("no \"{prefix}\" line in:\n{out}"))
-            .trim()
-            .to_owned()
-    };
-    ApiKey { public: line("public key:"), private: line("private key:") }
-}
-
-/// The Digest hash algorithm a client uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DigestAlg {
-    Sha256,
-    Md5,
-}
-
-impl DigestAlg {
-    pub fn name(self) -> &'static str {
-        match self {
-            DigestAlg::Sha256 => "SHA-256",
-            DigestAlg::Md5 => "MD5",
-        }
-    }
-
-    pub fn hash(self, s: &str) -> String {
-        use sha2::Digest as _;
-        let bytes: Vec<u8> = match self {
-            DigestAlg::Sha256 => sha2::Sha256::digest(s.as_bytes()).to_vec(),
-            DigestAlg::Md5 => md5::Md5::digest(s.as_bytes()).to_vec(),
-        };
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-}
-
-/// The parameters of a `Digest` challenge (or any `k=v, k="v"` list).
-pub fn digest_params(s: &str) -> std::collections::HashMap<String, String> {
-    let s = s.trim();
-    let s = s.strip_prefix("Digest").or_else(|| s.strip_prefix("digest")).unwrap_or(s);
-    let mut out = std::collections::HashMap::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
-            chars.next();
-        }
-        let name: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
-        if name.is_empty() {
-            return out;
-        }
-        chars.next(); // '='
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' => break,
-                    '\\' => value.extend(chars.next()),
-                    c => value.push(c),
-                }
-            }
-        } else {
-            value = std::iter::from_fn(|| chars.next_if(|c| *c != ',')).collect::<String>().trim().to_owned();
-        }
-        out.insert(name.trim().to_ascii_lowercase(), value);
-    }
-}
-
-/// A nonce the server handed out, and the last count used with it.
-#[derive(Clone, Debug)]
-pub struct Nonce {
-    pub nonce: String,
-    pub opaque: Option<String>,
-    pub realm: String,
-    pub nc: u32,
-}
-
-/// The `Authorization` header for one request.
-pub fn authorization(key: &ApiKey, alg: DigestAlg, n: &Nonce, nc: u32, method: &str, uri: &str) -> String {
-    let cnonce = format!("{:016x}", rand::random::<u64>());
-    let nc = format!("{nc:08x}");
-    let ha1 = alg.hash(&format!("{}:{}:{}", key.public, n.realm, key.private));
-    let ha2 = alg.hash(&format!("{method}:{uri}"));
-    let response = alg.hash(&format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", n.nonce));
-    let mut h = format!(
-        "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\", algorithm={}, qop=auth, nc={nc}, cnonce=\"{cnonce}\", response=\"{response}\"",
-        key.public,
-        n.realm,
-        n.nonce,
-        alg.name()
-    );
-    if let Some(o) = &n.opaque {
-        h.push_str(&format!(", opaque=\"{o}\""));
-    }
-    h
-}
-
-/// The first Digest challenge of a 401 with `algorithm`, if it has one.
-pub fn challenge_of(headers: &reqwest::header::HeaderMap, alg: DigestAlg) -> Option<Nonce> {
-    headers.get_all("www-authenticate").iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
-        let p = digest_params(v);
-        (p.get("algorithm").is_some_and(|a| a.eq_ignore_ascii_case(alg.name()))).then(|| Nonce {
-            nonce: p.get("nonce").cloned().unwrap_or_default(),
-            opaque: p.get("opaque").cloned(),
-            realm: p.get("realm").cloned().unwrap_or_default(),
-            nc: 0,
-        })
-    })
-}
-
-/// A client that authenticates every request with Digest. Nonces are kept for reuse with an
-/// increasing count; each is used by one request at a time (so counts reach the server in
-/// order, even with requests in parallel); a 401 with a challenge is answered once more with
-/// the new nonce.
-#[derive(Clone)]
-pub struct DigestClient {
-    pub http: reqwest::Client,
-    pub key: ApiKey,
-    pub alg: DigestAlg,
-    nonces: Arc<Mutex<Vec<Nonce>>>,
-}
-
-impl DigestClient {
-    pub fn new(key: ApiKey) -> Self {
-        Self {
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
-            key,
-            alg: DigestAlg::Sha256,
-            nonces: Arc::default(),
-        }
-    }
-
-    /// Sends `method url` with the headers and body; `Err` only when the server could not be
-    /// reached.
-    pub async fn send(
-        &self,
-        method: reqwest::Method,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Option<String>,
-    ) -> reqwest::Result<reqwest::Response> {
-        let url = reqwest::Url::parse(url).expect("a URL");
-        let uri = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_owned(),
-        };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let nonce = self.nonces.lock().unwrap().pop().map(|mut n| {
-                n.nc += 1;
-                n
-            });
-            let mut req = self.http.request(method.clone(), url.clone());
-            if let Some(n) = &nonce {
-                req = req.header("authorization", authorization(&self.key, self.alg, n, n.nc, method.as_str(), &uri));
-            }
-            for (k, v) in headers {
-                req = req.header(*k, *v);
-            }
-            if let Some(b) = &body {
-                req = req.body(b.clone());
-            }
-            let res = req.send().await?;
-            if res.status() == 401
-                && let Some(fresh) = challenge_of(res.headers(), self.alg)
-            {
-                self.nonces.lock().unwrap().push(fresh);
-                if attempt < 6 {
-                    continue;
-                }
-                return Ok(res);
-            }
-            if let Some(n) = nonce {
-                self.nonces.lock().unwrap().push(n);
-            }
-            return Ok(res);
-        }
-    }
+    cmek_test_support::process::create_api_key(server_bin(), data_dir, name).await
 }
 
 // ------------------------------------------------------------------ the server
@@ -275,39 +84,15 @@ impl Resp {
 /// Starts the binary on `data_dir`; (process, base URL, sign-in link). The rate limit is off
 /// unless `extra` sets `--rate-limit-per-minute` (a flag overrides the environment).
 pub async fn spawn_server(data_dir: &Path, transition_secs: &str, extra: &[&str]) -> (Child, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cmek-server"));
-    cmd.args(["--listen", "127.0.0.1:0", "--transition-secs", transition_secs, "--key-check-secs", "0"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--console-dir")
-        .arg(data_dir.join("no-console"))
-        .args(extra)
-        .env("CMEK_LOG", "warn")
-        .env("CMEK_RATE_LIMIT_PER_MINUTE", "0")
-        .env_remove("CMEK_CONSOLE_PASSWORD")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().expect("start cmek-server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let (base, sign_in) = tokio::time::timeout(Duration::from_secs(30), async {
-        let mut base = None;
-        while let Some(line) = lines.next_line().await.expect("read stdout") {
-            if let Some(url) = line.strip_prefix("cmek-server: listening on ") {
-                base = Some(url.to_owned());
-            }
-            if let Some(url) = line.strip_prefix("console sign-in: ") {
-                return (base.expect("the listening line comes first"), url.to_owned());
-            }
-        }
-        panic!("cmek-server exited before listening");
-    })
-    .await
-    .expect("cmek-server did not start within 30 s");
-    // Keep draining stdout so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, base, sign_in)
+    let mut cmd = cmek_test_support::process::server_command(
+        server_bin(),
+        data_dir,
+        &data_dir.join("no-console"),
+        transition_secs,
+    );
+    cmd.args(extra).env("CMEK_RATE_LIMIT_PER_MINUTE", "0").env_remove("CMEK_CONSOLE_PASSWORD").stderr(Stdio::inherit());
+    let started = cmek_test_support::process::start(cmd).await;
+    (started.child, started.base, started.sign_in_url)
 }
 
 impl Server {
@@ -434,6 +219,12 @@ impl Server {
     }
     pub async fn delete(&self, path: &str) -> Resp {
         self.request(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// CreateAwsCmek: the project `pid` uses the key `kms_arn` in `region`.
+    pub async fn configure_key(&self, pid: &str, region: &str, kms_arn: &str) -> Resp {
+        let body = serde_json::json!({ "specs": [{ "region": region, "kms_arn": kms_arn }] });
+        self.post(&format!("/api/v1beta/projects/{pid}/aws-cmek"), body).await
     }
 
     /// Polls `path` until `done` holds for the body (transitions take TRANSITION_SECS).

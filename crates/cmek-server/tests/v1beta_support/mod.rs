@@ -1,7 +1,7 @@
 //! Shared by the v1beta test files (each declares `mod common; mod v1beta_support;`): the checks
 //! every answer goes through, request bodies taken from the official OAS, sandbox KMS keys, and a
 //! server whose transitions never finish, to look at transitional states without racing a clock.
-#![allow(dead_code)] // each test binary uses its own part
+#![allow(dead_code, unused_imports)] // each test binary uses its own part
 
 use crate::common::{DigestClient, Oas, Resp, Server, check, create_api_key, oas_path, spawn_server};
 use cmek_core::policy::{PolicyRegion, default_key_policy, pretty};
@@ -198,6 +198,14 @@ pub async fn create_cluster(s: &Server, oas: &Option<Oas>, pid: &str, body: Valu
     id
 }
 
+/// A project without CMEK ("p") holding a Dedicated cluster `name` in `region`; (project id,
+/// cluster id).
+pub async fn project_with_cluster(s: &Server, oas: &Option<Oas>, name: &str, region: &str) -> (String, String) {
+    let pid = create_project(s, oas, "p", false).await;
+    let cid = create_cluster(s, oas, &pid, dedicated(name, region)).await;
+    (pid, cid)
+}
+
 /// GetCluster, checked; the body.
 pub async fn get_cluster(s: &Server, oas: &Option<Oas>, pid: &str, cid: &str) -> Value {
     let r = s.get(&cluster(pid, cid)).await;
@@ -229,28 +237,11 @@ pub async fn catalog(s: &Server, oas: &Option<Oas>) -> Value {
     ok(oas, "ListProviderRegions", &r).clone()
 }
 
-/// The catalog entry of a type, provider and region.
-pub fn entry<'a>(catalog: &'a Value, cluster_type: &str, provider: &str, region: &str) -> &'a Value {
-    catalog["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|i| i["cluster_type"] == cluster_type && i["cloud_provider"] == provider && i["region"] == region)
-        .unwrap_or_else(|| panic!("no {cluster_type} {provider} {region} in the catalog"))
-}
+pub use cmek_test_support::catalog::entry;
 
 /// The regions the catalog offers for a type and provider.
 pub fn catalog_regions(catalog: &Value, cluster_type: &str, provider: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for i in catalog["items"].as_array().expect("items") {
-        if i["cluster_type"] == cluster_type && i["cloud_provider"] == provider {
-            let r = i["region"].as_str().expect("region").to_owned();
-            if !out.contains(&r) {
-                out.push(r);
-            }
-        }
-    }
-    out
+    cmek_test_support::catalog::regions(catalog, cluster_type, provider)
 }
 
 /// The profile of `node_size` in a catalog entry's component list.
