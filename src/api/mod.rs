@@ -9,10 +9,12 @@
 mod cache;
 pub mod fake;
 pub(crate) mod fetch;
+mod sandbox_action;
 
 pub use cache::Cache;
 
 pub use fetch::FetchTransport;
+pub use sandbox_action::SandboxKeyAction;
 
 use cmek_core::api::*;
 use cmek_core::backup::{CreateBackupReq, CreateRestoreReq, CreateRestoreResp, ListBackupKeysResp, ListBackupsResp};
@@ -642,8 +644,8 @@ impl Api {
     }
 
     /// `enable`, `disable`, `cancel-deletion` or `rotate`.
-    pub async fn sandbox_key_action(&self, key_id: &str, action: &str) -> Result<SandboxKey, ApiError> {
-        self.call("POST", format!("{PREFIX}/sandbox-kms/keys/{}/{action}", seg(key_id)), None).await
+    pub async fn sandbox_key_action(&self, key_id: &str, action: SandboxKeyAction) -> Result<SandboxKey, ApiError> {
+        self.call("POST", format!("{PREFIX}/sandbox-kms/keys/{}/{}", seg(key_id), action.path_segment()), None).await
     }
 
     pub async fn schedule_key_deletion(&self, key_id: &str, days: i64) -> Result<SandboxKey, ApiError> {

@@ -2,9 +2,9 @@
 //! finding of the same access decision the server makes, and get a merged policy that keeps the
 //! customer's statements and adds what is missing.
 
-use super::project::use_project;
 use crate::api::ApiError;
 use crate::components::{Button, CopyButton, DownloadButton, EquivalentRequest, ErrorNotice};
+use crate::project::use_project;
 use crate::{format, state};
 use cmek_core::ext::{KmsBackend, SandboxKey};
 use cmek_core::kms::KeyState;
