@@ -2,7 +2,7 @@
 //! project, the project itself (v1beta has no "get project": it is found in the list), its
 //! configured key, and its CMEK context as cmek-core derives it.
 
-use crate::api::ApiError;
+use crate::api::RequestError;
 use cmek_core::api::{AwsCmekSpec, ListAwsCmekResp, Project};
 use cmek_core::project_cmek::ProjectCmek;
 use leptos::prelude::*;
@@ -11,9 +11,9 @@ use leptos::prelude::*;
 #[derive(Clone, Copy)]
 pub struct ProjectCtx {
     pub id: Memo<String>,
-    pub project: LocalResource<Result<Option<Project>, ApiError>>,
+    pub project: LocalResource<Result<Option<Project>, RequestError>>,
     /// The configured key(s) (`GET …/aws-cmek`).
-    pub keys: LocalResource<Result<ListAwsCmekResp, ApiError>>,
+    pub keys: LocalResource<Result<ListAwsCmekResp, RequestError>>,
 }
 
 impl ProjectCtx {

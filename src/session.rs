@@ -1,8 +1,10 @@
-//! The console's sign-in session with its server: whether the console may use the API, the
-//! one-time sign-in link's token, and what happens when a session starts or ends. The sign-in
-//! forms are `pages::sign_in`; the cookie and CSRF token travel in `api`.
+//! The console's sign-in session with its server — the one thing "session" names in the console
+//! (the browser's per-tab storage is "tab storage", `crate::drafts`): whether the console may use
+//! the API (`ApiAccess`), the one-time sign-in link's token, and what happens when a session
+//! starts or ends. The sign-in forms are `pages::sign_in`; the cookie and the CSRF token travel in
+//! `api` (`RequestAuth`).
 
-use crate::api::{Api, ApiError};
+use crate::api::{Api, RequestError};
 use cmek_core::ext::SessionInfo;
 use leptos::prelude::*;
 
@@ -20,7 +22,7 @@ pub enum ApiAccess {
         ended: bool,
     },
     /// The server could not be asked.
-    Unreachable(ApiError),
+    Unreachable(RequestError),
 }
 
 impl ApiAccess {

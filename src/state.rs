@@ -2,14 +2,14 @@
 //! provider catalog (the sign-in session is `crate::session`). Loaded once per visit, read
 //! through these functions.
 
-use crate::api::{Api, ApiError};
+use crate::api::{Api, RequestError};
 use cmek_core::api::ListProviderRegionsResp;
 use cmek_core::ext::ServerInfo;
 use leptos::prelude::*;
 
 /// The server's extensions (`None`: a plain v1beta server).
-pub type ServerInfoResource = LocalResource<Result<Option<ServerInfo>, ApiError>>;
-pub type CatalogResource = LocalResource<Result<ListProviderRegionsResp, ApiError>>;
+pub type ServerInfoResource = LocalResource<Result<Option<ServerInfo>, RequestError>>;
+pub type CatalogResource = LocalResource<Result<ListProviderRegionsResp, RequestError>>;
 
 #[derive(Clone, Copy)]
 struct Shared {

@@ -1,7 +1,7 @@
 //! What an action's refusal or failure says where the action is, and where to look when the
 //! project's key refused it.
 
-use crate::api::ApiError;
+use crate::api::RequestError;
 use crate::components::ErrorNotice;
 use crate::project::use_project;
 use cmek_core::project_cmek::is_key_refusal;
@@ -29,7 +29,7 @@ pub fn KeyRefusalLinks() -> impl IntoView {
 pub fn ActionError(
     /// The action's error (`None`: it has not failed).
     #[prop(into)]
-    error: Signal<Option<ApiError>>,
+    error: Signal<Option<RequestError>>,
     /// What the action was doing, e.g. "Creating the backup" (read when the error comes, so a
     /// later action's name does not re-word an earlier error).
     #[prop(into)]

@@ -108,19 +108,25 @@ impl FormField {
     }
 
     /// The control's `aria-invalid`.
-    pub fn invalid(&self) -> impl Fn() -> Option<&'static str> + Clone + Send + Sync + 'static {
+    pub fn invalid(&self) -> impl Fn() -> Option<&'static str> + Clone + Send + Sync + 'static + use<> {
         let (form, id) = (self.form, self.id.clone());
         move || form.message(&id).is_some().then_some("true")
     }
 
     /// What the field's error line says now.
-    pub fn message(&self) -> impl Fn() -> Option<String> + Clone + Send + Sync + 'static {
+    pub fn message(&self) -> impl Fn() -> Option<String> + Clone + Send + Sync + 'static + use<> {
         let (form, id) = (self.form, self.id.clone());
         move || form.message(&id)
     }
 
+    /// The control's own attributes — its `id`, `aria-invalid` and `aria-describedby` — to spread
+    /// on it: `<input {..field.control()} …/>`.
+    pub fn control(&self) -> impl leptos::attr::Attribute + use<> {
+        view! { <{..} id=self.id() aria-invalid=self.invalid() aria-describedby=self.described_by()/> }
+    }
+
     /// For the control's `on:blur`: a field that was left shows its errors from then on.
-    pub fn left(&self) -> impl Fn(web_sys::FocusEvent) + Clone + 'static {
+    pub fn left(&self) -> impl Fn(web_sys::FocusEvent) + Clone + 'static + use<> {
         let (form, id) = (self.form, self.id.clone());
         move |_| form.touch(&id)
     }

@@ -1,6 +1,6 @@
 //! The project's key health: its facts, and the panel that loads them with "Test now".
 
-use crate::api::ApiError;
+use crate::api::RequestError;
 use crate::components::{Button, ErrorNotice, KeyHealthBadge, Loading};
 use crate::project::use_project;
 use crate::{format, state};
@@ -31,7 +31,7 @@ pub fn KeyHealthPanel(
     });
     // The last "Test now" answer while there is one, else the recorded health.
     let current =
-        move || test_now.value().get().or_else(|| health.get()).map(|r: Result<_, ApiError>| r.map(|l| l.items));
+        move || test_now.value().get().or_else(|| health.get()).map(|r: Result<_, RequestError>| r.map(|l| l.items));
     Effect::new(move |was: Option<bool>| {
         let now = causes_shown_above.get();
         if now && was == Some(false) {

@@ -1,6 +1,6 @@
 //! The organisation's projects, and creating one (with or without CMEK, fixed for its life).
 
-use crate::api::ApiError;
+use crate::api::RequestError;
 use crate::components::{
     ActionError, Button, ButtonKind, CmekBadge, EquivalentRequest, ErrorNotice, Loading, Pager, focus, post_curl,
 };
@@ -20,7 +20,7 @@ const PAGE_SIZE: i64 = 10;
 pub fn ProjectsPage() -> impl IntoView {
     let api = state::api();
     let page = page_param();
-    let projects: LocalResource<Result<ListProjectsResp, ApiError>> = LocalResource::new(move || {
+    let projects: LocalResource<Result<ListProjectsResp, RequestError>> = LocalResource::new(move || {
         let (api, p) = (api.clone(), page.get());
         async move { api.list_projects(p, PAGE_SIZE).await }
     });

@@ -3,7 +3,7 @@
 //! resume) every cluster with per-cluster progress. Progress comes from the server's state, so
 //! the flow can be left and picked up again.
 
-use crate::api::ApiError;
+use crate::api::RequestError;
 use crate::components::{
     Button, ButtonKind, ClusterStatusBadge, ClusterTable, ConfirmDialog, EquivalentRequest, ErrorNotice, HealthFacts,
     KeyRefusalLinks, Loading,
@@ -24,7 +24,7 @@ use leptos_router::components::A;
 enum Outcome {
     Sending,
     Accepted,
-    Refused(ApiError),
+    Refused(RequestError),
 }
 
 /// Every cluster of the project, kept current while any is changing.
@@ -42,7 +42,7 @@ fn all_clusters() -> Live<Vec<ClusterItem>> {
 }
 
 /// "Test the key now": re-checks the key and answers its health.
-type CheckAction = Action<(), Result<Vec<KeyHealth>, ApiError>>;
+type CheckAction = Action<(), Result<Vec<KeyHealth>, RequestError>>;
 
 /// The key's health, re-checked on demand.
 fn key_health() -> (Live<Vec<KeyHealth>>, CheckAction) {

@@ -1,7 +1,7 @@
 //! The sandbox KMS (only when the server runs one): what a person would do in the AWS KMS
 //! console — create a key, edit its policy, disable/enable, schedule/cancel deletion, rotate.
 
-use crate::api::{ApiError, SandboxKeyAction};
+use crate::api::{RequestError, SandboxKeyAction};
 use crate::components::{Button, ButtonKind, ConfirmDialog, ErrorNotice, Loading};
 use crate::{format, state};
 use cmek_core::api::{CloudProvider, ClusterType};
@@ -144,7 +144,7 @@ pub fn SandboxKmsPage() -> impl IntoView {
 pub fn SandboxKeyPage() -> impl IntoView {
     let key_id = crate::route::sandbox_key_id();
     let api = state::api();
-    let key = RwSignal::new(None::<Result<SandboxKey, ApiError>>);
+    let key = RwSignal::new(None::<Result<SandboxKey, RequestError>>);
     // Kept here: a saved change re-renders the key's view, and the confirmation must survive it.
     let done = RwSignal::new(None::<String>);
     let load = Action::new_local({
@@ -247,7 +247,7 @@ fn KeyView(key: SandboxKey, done: RwSignal<Option<String>>, on_change: Callback<
                 KeyOp::RotationOn(p) => api.set_key_rotation(&id, true, Some(*p)).await,
                 KeyOp::RotationOff => api.set_key_rotation(&id, false, None).await,
             }?;
-            Ok::<_, ApiError>((op, key))
+            Ok::<_, RequestError>((op, key))
         }
     });
     Effect::new(move |_| {

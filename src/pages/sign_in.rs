@@ -2,7 +2,7 @@
 //! the token travels in the fragment, so it never reaches a log or a Referer. An operator may also
 //! set a password. API keys never reach the browser: the console holds an HttpOnly session cookie.
 
-use crate::api::ApiError;
+use crate::api::RequestError;
 use crate::components::{Button, ButtonKind, ErrorNotice};
 use crate::session::{self, ApiAccess, forget_link, token_from_link};
 use crate::state;
@@ -117,6 +117,6 @@ pub fn SignOutButton() -> impl IntoView {
 }
 
 /// Whether an error means the server is out of reach (for the page shown before signing in).
-pub fn unreachable_message(e: &ApiError) -> String {
+pub fn unreachable_message(e: &RequestError) -> String {
     format!("The console cannot reach its server: {}", e.message())
 }

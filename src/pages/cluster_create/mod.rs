@@ -63,7 +63,7 @@ impl Form {
 
     /// An `on:input` / `on:change` handler that sets one part of the draft, then fits the rest to
     /// the catalog (a new region may not offer the node size chosen).
-    fn set(self, f: fn(&mut Draft, String)) -> impl Fn(web_sys::Event) + Clone + 'static {
+    fn set(self, f: fn(&mut Draft, String)) -> impl Fn(web_sys::Event) + Clone + 'static + use<> {
         move |ev: web_sys::Event| {
             let v = event_target_value(&ev);
             self.draft.update(|d| {
@@ -195,9 +195,8 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
                 </div>
             })}
             <Field field=name.clone() label="Cluster name">
-                <input id=name.id() type="text" autocomplete="off" prop:value=move || draft.with(|d| d.name.clone())
-                    on:input=form.set(|d, v| d.name = v) on:blur=name.left()
-                    aria-invalid=name.invalid() aria-describedby=name.described_by()/>
+                <input {..name.control()} type="text" autocomplete="off" prop:value=move || draft.with(|d| d.name.clone())
+                    on:input=form.set(|d, v| d.name = v) on:blur=name.left()/>
             </Field>
             {match cmek.placement_locked() {
                 Some(reason) => view! { <LockedPlacement reason=reason region=key_region.clone().unwrap_or_default()/> }.into_any(),
@@ -207,13 +206,11 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
                 <NodeComponents form=form/>
             </Show>
             <Field field=port.clone() label="Port">
-                <input id=port.id() type="number" class="short" prop:value=move || draft.with(|d| d.port.clone())
-                    on:input=form.set(|d, v| d.port = v) on:blur=port.left()
-                    aria-invalid=port.invalid() aria-describedby=port.described_by()/>
+                <input {..port.control()} type="number" class="short" prop:value=move || draft.with(|d| d.port.clone())
+                    on:input=form.set(|d, v| d.port = v) on:blur=port.left()/>
             </Field>
             <Field field=root_password.clone() label="Root password">
-                <input id=root_password.id() type="password" autocomplete="new-password" bind:value=password on:blur=root_password.left()
-                    aria-invalid=root_password.invalid() aria-describedby=root_password.described_by()/>
+                <input {..root_password.control()} type="password" autocomplete="new-password" bind:value=password on:blur=root_password.left()/>
             </Field>
             <IpAccessList form=form/>
             <ActionError error=failed doing="Creating the cluster"/>

@@ -55,8 +55,7 @@ pub fn Placement(form: Form) -> impl IntoView {
             </select>
         </div>
         <Field field=region.clone() label="Region">
-            <select id=region.id() prop:value=move || draft.with(|d| d.region.clone()) on:change=form.set(|d, v| d.region = v)
-                aria-invalid=region.invalid() aria-describedby=region.described_by()>
+            <select {..region.control()} prop:value=move || draft.with(|d| d.region.clone()) on:change=form.set(|d, v| d.region = v)>
                 {move || regions().into_iter().map(|r| view! { <option value=r.clone()>{cmek_core::region::label(&r)}</option> }).collect_view()}
             </select>
         </Field>
@@ -91,43 +90,37 @@ pub fn NodeComponents(form: Form) -> impl IntoView {
         <fieldset class="field">
             <legend>"TiDB (SQL nodes)"</legend>
             <Field field=tidb_size.clone() label="Node size" grouped=true>
-                <select id=tidb_size.id() prop:value=move || draft.with(|d| d.tidb_size.clone()) on:change=form.set(|d, v| d.tidb_size = v)
-                    aria-invalid=tidb_size.invalid() aria-describedby=tidb_size.described_by()>
+                <select {..tidb_size.control()} prop:value=move || draft.with(|d| d.tidb_size.clone()) on:change=form.set(|d, v| d.tidb_size = v)>
                     {move || entry().map(|e| e.tidb.iter().map(|p| view! { <option value=p.node_size.clone()>{p.node_size.clone()}</option> }).collect_view())}
                 </select>
             </Field>
             <Field field=tidb_quantity.clone() label="Nodes" grouped=true>
-                <input id=tidb_quantity.id() type="number" class="short" prop:value=move || draft.with(|d| d.tidb_quantity.clone())
+                <input {..tidb_quantity.control()} type="number" class="short" prop:value=move || draft.with(|d| d.tidb_quantity.clone())
                     min=move || entry().and_then(|e| e.tidb.first().map(|p| p.node_quantity_range.min))
-                    on:input=form.set(|d, v| d.tidb_quantity = v) on:blur=tidb_quantity.left()
-                    aria-invalid=tidb_quantity.invalid() aria-describedby=tidb_quantity.described_by()/>
+                    on:input=form.set(|d, v| d.tidb_quantity = v) on:blur=tidb_quantity.left()/>
             </Field>
         </fieldset>
         <fieldset class="field">
             <legend>"TiKV (row storage)"</legend>
             <Field field=tikv_size.clone() label="Node size" grouped=true>
-                <select id=tikv_size.id() prop:value=move || draft.with(|d| d.tikv_size.clone()) on:change=form.set(|d, v| d.tikv_size = v)
-                    aria-invalid=tikv_size.invalid() aria-describedby=tikv_size.described_by()>
+                <select {..tikv_size.control()} prop:value=move || draft.with(|d| d.tikv_size.clone()) on:change=form.set(|d, v| d.tikv_size = v)>
                     {move || entry().map(|e| e.tikv.iter().map(|p| view! { <option value=p.node_size.clone()>{p.node_size.clone()}</option> }).collect_view())}
                 </select>
             </Field>
             <Field field=tikv_quantity.clone() label="Nodes" grouped=true>
-                <input id=tikv_quantity.id() type="number" class="short" prop:value=move || draft.with(|d| d.tikv_quantity.clone())
+                <input {..tikv_quantity.control()} type="number" class="short" prop:value=move || draft.with(|d| d.tikv_quantity.clone())
                     step=move || tikv().map(|p| p.node_quantity_range.step)
-                    on:input=form.set(|d, v| d.tikv_quantity = v) on:blur=tikv_quantity.left()
-                    aria-invalid=tikv_quantity.invalid() aria-describedby=tikv_quantity.described_by()/>
+                    on:input=form.set(|d, v| d.tikv_quantity = v) on:blur=tikv_quantity.left()/>
             </Field>
             <Field field=tikv_storage.clone() label="Storage per node (GiB)" grouped=true>
-                <input id=tikv_storage.id() type="number" class="short" prop:value=move || draft.with(|d| d.tikv_storage.clone())
-                    on:input=form.set(|d, v| d.tikv_storage = v) on:blur=tikv_storage.left()
-                    aria-invalid=tikv_storage.invalid() aria-describedby=tikv_storage.described_by()/>
+                <input {..tikv_storage.control()} type="number" class="short" prop:value=move || draft.with(|d| d.tikv_storage.clone())
+                    on:input=form.set(|d, v| d.tikv_storage = v) on:blur=tikv_storage.left()/>
             </Field>
         </fieldset>
         <fieldset class="field">
             <legend>"TiFlash (columnar storage, optional)"</legend>
-            <label class="check"><input type="checkbox" id=tiflash.id() prop:checked=move || draft.with(|d| d.tiflash)
-                on:change=move |ev| draft.update(|d| d.tiflash = event_target_checked(&ev))
-                aria-invalid=tiflash.invalid() aria-describedby=tiflash.described_by()/>" Add TiFlash nodes"</label>
+            <label class="check"><input type="checkbox" {..tiflash.control()} prop:checked=move || draft.with(|d| d.tiflash)
+                on:change=move |ev| draft.update(|d| d.tiflash = event_target_checked(&ev))/>" Add TiFlash nodes"</label>
             <FieldMessage field=tiflash.clone()/>
             <Show when=move || draft.with(|d| d.tiflash)>
                 <TiFlashNodes form=form/>
@@ -147,20 +140,17 @@ fn TiFlashNodes(form: Form) -> impl IntoView {
     );
     view! {
         <Field field=tiflash_size.clone() label="Node size" grouped=true>
-            <select id=tiflash_size.id() prop:value=move || draft.with(|d| d.tiflash_size.clone()) on:change=form.set(|d, v| d.tiflash_size = v)
-                aria-invalid=tiflash_size.invalid() aria-describedby=tiflash_size.described_by()>
+            <select {..tiflash_size.control()} prop:value=move || draft.with(|d| d.tiflash_size.clone()) on:change=form.set(|d, v| d.tiflash_size = v)>
                 {move || entry().map(|e| e.tiflash.iter().map(|p| view! { <option value=p.node_size.clone()>{p.node_size.clone()}</option> }).collect_view())}
             </select>
         </Field>
         <Field field=tiflash_quantity.clone() label="Nodes" grouped=true>
-            <input id=tiflash_quantity.id() type="number" class="short" prop:value=move || draft.with(|d| d.tiflash_quantity.clone())
-                on:input=form.set(|d, v| d.tiflash_quantity = v) on:blur=tiflash_quantity.left()
-                aria-invalid=tiflash_quantity.invalid() aria-describedby=tiflash_quantity.described_by()/>
+            <input {..tiflash_quantity.control()} type="number" class="short" prop:value=move || draft.with(|d| d.tiflash_quantity.clone())
+                on:input=form.set(|d, v| d.tiflash_quantity = v) on:blur=tiflash_quantity.left()/>
         </Field>
         <Field field=tiflash_storage.clone() label="Storage per node (GiB)" grouped=true>
-            <input id=tiflash_storage.id() type="number" class="short" prop:value=move || draft.with(|d| d.tiflash_storage.clone())
-                on:input=form.set(|d, v| d.tiflash_storage = v) on:blur=tiflash_storage.left()
-                aria-invalid=tiflash_storage.invalid() aria-describedby=tiflash_storage.described_by()/>
+            <input {..tiflash_storage.control()} type="number" class="short" prop:value=move || draft.with(|d| d.tiflash_storage.clone())
+                on:input=form.set(|d, v| d.tiflash_storage = v) on:blur=tiflash_storage.left()/>
         </Field>
     }
 }

@@ -274,7 +274,7 @@ fn RestoreForm(
     /// The backed-up cluster as last read (its name, port and components).
     cluster: Signal<Option<ClusterItem>>,
     /// Sends the restore (the panel's: its answer is shown once this form has closed).
-    restore: Action<CreateRestoreReq, Result<CreateRestoreResp, crate::api::ApiError>>,
+    restore: Action<CreateRestoreReq, Result<CreateRestoreResp, crate::api::RequestError>>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
     let ctx = use_project();
