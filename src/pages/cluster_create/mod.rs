@@ -8,14 +8,15 @@
 mod draft;
 mod parts;
 
-use crate::api::Api;
+use crate::api::{Api, RequestError};
 use crate::components::{
     ActionError, Button, ButtonKind, EquivalentRequest, ErrorNotice, Field, FormErrors, FormField, Loading, post_curl,
 };
 use crate::project::use_project;
 use crate::state;
 use cmek_core::api::{CreateClusterReq, ListProviderRegionsResp, ProviderRegion};
-use cmek_core::ext::KeyHealth;
+use cmek_core::ext::{KeyHealth, KeyHealthList};
+use cmek_core::kms::KeyHealthState;
 use cmek_core::project_cmek::{ProjectCmek, refuses_new_cluster};
 use draft::{Draft, field_id, load_draft, save_draft};
 use leptos::prelude::*;
@@ -79,6 +80,75 @@ impl Form {
     }
 }
 
+/// Whether the project's key can be used for a new cluster now, as its last known health says
+/// (CMEK projects): said before the form is filled in when it cannot, with the ways to fix it.
+#[derive(Clone, Copy)]
+struct KeyGate {
+    /// Reads the recorded health (`false`) or asks KMS anew (`true`, "Test the key again").
+    test: Action<bool, Result<KeyHealthList, RequestError>>,
+    /// The key's state and causes when the service would refuse a new cluster.
+    unusable: Memo<Option<(KeyHealthState, Vec<String>)>>,
+}
+
+impl KeyGate {
+    /// Reads the key's health at once when `locked` (a CMEK project with its key).
+    fn new(locked: bool) -> Self {
+        let ctx = use_project();
+        let api = state::api();
+        let test = Action::new_local(move |check: &bool| {
+            let (api, id, check) = (api.clone(), ctx.id.get_untracked(), *check);
+            async move { if check { api.check_key_health(&id).await } else { api.key_health(&id).await } }
+        });
+        if locked {
+            test.dispatch_local(false);
+        }
+        // The last health the service answered (a failed test keeps the one before).
+        let health = Memo::new(move |prev: Option<&Option<KeyHealth>>| match test.value().get() {
+            Some(Ok(list)) => list.items.into_iter().next(),
+            _ => prev.cloned().flatten(),
+        });
+        let unusable = Memo::new(move |_| {
+            health.with(|h| h.as_ref().filter(|h| refuses_new_cluster(h.state)).map(|h| (h.state, h.causes.clone())))
+        });
+        KeyGate { test, unusable }
+    }
+
+    /// Why Create is disabled while the key cannot be used.
+    fn reason(self) -> Signal<Option<String>> {
+        let unusable = self.unusable;
+        Signal::derive(move || {
+            unusable.with(|u| {
+                u.as_ref().map(|(s, _)| {
+                    format!(
+                        "The project's key cannot be used now ({}): fix it, then test it again (see above).",
+                        s.label()
+                    )
+                })
+            })
+        })
+    }
+}
+
+/// What is wrong with the key, the ways to fix it, and "Test the key again".
+#[component]
+fn KeyUnusable(key: KeyGate) -> impl IntoView {
+    let ctx = use_project();
+    move || {
+        key.unusable.get().map(|(state, causes)| view! {
+            <div class="notice warn" id="key-unusable" role="status">
+                <p class="headline">{format!("The project's key cannot be used now ({}): a new cluster would be refused until it is fixed.", state.label())}</p>
+                {(!causes.is_empty()).then(|| view! { <ul class="causes">{causes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul> })}
+                <div class="actions">
+                    <A href=ctx.path("encryption") attr:class="btn">"See the key's health"</A>
+                    <A href=ctx.path("encryption/check") attr:class="btn">"Check the key policy"</A>
+                    <Button id="test-key-again" pending=key.test.pending()
+                        on_click=Callback::new(move |_| { key.test.dispatch_local(true); })>"Test the key again"</Button>
+                </div>
+            </div>
+        })
+    }
+}
+
 #[component]
 fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
     let ctx = use_project();
@@ -101,33 +171,8 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
         let pid = project_id.clone();
         Effect::new(move |_| draft.with(|d| save_draft(&pid, Some(d))));
     }
-    // The key's last known health (CMEK projects): said before the form is filled in when the
-    // key cannot be used now, with the ways to fix it; "Test the key again" asks KMS anew.
-    let test_key = {
-        let api = api.clone();
-        Action::new_local(move |check: &bool| {
-            let (api, id, check) = (api.clone(), ctx.id.get_untracked(), *check);
-            async move { if check { api.check_key_health(&id).await } else { api.key_health(&id).await } }
-        })
-    };
-    if key_region.is_some() {
-        test_key.dispatch_local(false);
-    }
-    // The last health the service answered (a failed test keeps the one before).
-    let health = Memo::new(move |prev: Option<&Option<KeyHealth>>| match test_key.value().get() {
-        Some(Ok(list)) => list.items.into_iter().next(),
-        _ => prev.cloned().flatten(),
-    });
-    let unusable = Memo::new(move |_| {
-        health.with(|h| h.as_ref().filter(|h| refuses_new_cluster(h.state)).map(|h| (h.state, h.causes.clone())))
-    });
-    let key_reason = Signal::derive(move || {
-        unusable.with(|u| {
-            u.as_ref().map(|(s, _)| {
-                format!("The project's key cannot be used now ({}): fix it, then test it again (see above).", s.label())
-            })
-        })
-    });
+    let key = KeyGate::new(key_region.is_some());
+    let (unusable, key_reason) = (key.unusable, key.reason());
     let rules = {
         let cmek = cmek.clone();
         Memo::new(move |_| catalog.with_value(|c| draft.with(|d| d.errors(&password.get(), c, cmek.context()))))
@@ -182,18 +227,7 @@ fn ClusterForm(catalog: ListProviderRegionsResp) -> impl IntoView {
         .help("8–64 characters. Sent once to create the cluster; this console never stores it.");
     view! {
         <form novalidate node_ref=form_ref on:submit=move |ev| { ev.prevent_default(); submit(); }>
-            {move || unusable.get().map(|(state, causes)| view! {
-                <div class="notice warn" id="key-unusable" role="status">
-                    <p class="headline">{format!("The project's key cannot be used now ({}): a new cluster would be refused until it is fixed.", state.label())}</p>
-                    {(!causes.is_empty()).then(|| view! { <ul class="causes">{causes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul> })}
-                    <div class="actions">
-                        <A href=ctx.path("encryption") attr:class="btn">"See the key's health"</A>
-                        <A href=ctx.path("encryption/check") attr:class="btn">"Check the key policy"</A>
-                        <Button id="test-key-again" pending=test_key.pending()
-                            on_click=Callback::new(move |_| { test_key.dispatch_local(true); })>"Test the key again"</Button>
-                    </div>
-                </div>
-            })}
+            <KeyUnusable key=key/>
             <Field field=name.clone() label="Cluster name">
                 <input {..name.control()} type="text" autocomplete="off" prop:value=move || draft.with(|d| d.name.clone())
                     on:input=form.set(|d, v| d.name = v) on:blur=name.left()/>
