@@ -7,29 +7,34 @@
 pub mod api;
 pub mod base_path;
 pub mod components;
+pub mod drafts;
 pub mod format;
+pub mod interactive;
 pub mod live;
 pub mod pages;
+pub mod project;
 pub mod reachability;
+pub mod route;
+pub mod session;
 pub mod state;
 
 use api::Api;
 use leptos::prelude::*;
 use leptos_router::components::{A, ParentRoute, Route, Router, Routes};
 use leptos_router::path;
-use state::Session;
+use session::ApiAccess;
 
 /// The whole console. `api` replaces the fetch client (the browser tests pass a fake one).
 #[component]
 pub fn App(#[prop(optional)] api: Option<Api>) -> impl IntoView {
     let api = api.unwrap_or_else(Api::from_page);
     state::provide(api);
-    let session = state::session();
+    let access = session::access();
     // The app stays mounted while a session ends, so the page and what was typed survive.
     let show_app = Memo::new(move |_| {
-        matches!(session.get(), Session::SignedIn | Session::NotNeeded | Session::SignedOut { ended: true })
+        matches!(access.get(), ApiAccess::SignedIn | ApiAccess::NotNeeded | ApiAccess::SignedOut { ended: true })
     });
-    let ended = Memo::new(move |_| session.get() == Session::SignedOut { ended: true });
+    let ended = Memo::new(move |_| access.get() == ApiAccess::SignedOut { ended: true });
     let base = base_path::configured();
     if let Some(b) = base.clone() {
         base_path::keep_links_under(b);
@@ -40,9 +45,9 @@ pub fn App(#[prop(optional)] api: Option<Api>) -> impl IntoView {
             <Show when=move || show_app.get() fallback=move || view! {
                 <header class="top"><span class="brand"><span class="brand-mark" aria-hidden="true">"◆"</span>" CMEK Console"</span></header>
                 <main id="main" tabindex="-1">
-                    {move || match session.get() {
-                        Session::Checking => view! { <section class="page"><components::Loading label="Connecting to the server"/></section> }.into_any(),
-                        Session::Unreachable(e) => view! {
+                    {move || match access.get() {
+                        ApiAccess::Checking => view! { <section class="page"><components::Loading label="Connecting to the server"/></section> }.into_any(),
+                        ApiAccess::Unreachable(e) => view! {
                             <section class="page narrow">
                                 <h1>"The server cannot be reached"</h1>
                                 <p>{pages::sign_in::unreachable_message(&e)}</p>

@@ -2,7 +2,7 @@
 //! with when it was fetched; polling is fast while something changes by itself, slow (and
 //! slower the longer nothing does) otherwise, and stops while the tab is hidden.
 
-use crate::api::ApiError;
+use crate::api::RequestError;
 use leptos::prelude::*;
 use leptos_use_document_visibility::use_document_visibility;
 use leptos_use_interval_fn::{Pausable, use_interval_fn};
@@ -17,12 +17,12 @@ pub struct Live<T: 'static> {
     /// The last successful answer (kept while a refresh fails).
     pub data: RwSignal<Option<T>>,
     /// The last refresh's error, until one succeeds.
-    pub error: RwSignal<Option<ApiError>>,
+    pub error: RwSignal<Option<RequestError>>,
     /// When `data` was fetched (Unix ms).
     pub updated: RwSignal<Option<i64>>,
     /// Seconds until the next automatic retry after a failure that may go away by itself.
     pub retry_in: RwSignal<Option<u64>>,
-    resource: LocalResource<Result<T, ApiError>>,
+    resource: LocalResource<Result<T, RequestError>>,
 }
 
 impl<T> Clone for Live<T> {
@@ -38,7 +38,7 @@ impl<T: Clone + Send + Sync + 'static> Live<T> {
     /// for its reset.
     pub fn new<Fut>(fetch: impl Fn() -> Fut + 'static) -> Self
     where
-        Fut: Future<Output = Result<T, ApiError>> + 'static,
+        Fut: Future<Output = Result<T, RequestError>> + 'static,
     {
         let data = RwSignal::new(None);
         let error = RwSignal::new(None);
@@ -56,7 +56,7 @@ impl<T: Clone + Send + Sync + 'static> Live<T> {
                 updated.set(Some(crate::format::now_ms()));
             }
             // A page that is left cancels its requests; that is not worth saying.
-            Some(Err(ApiError::Aborted)) | None => {}
+            Some(Err(RequestError::Aborted)) | None => {}
             Some(Err(e)) => {
                 let delay = e.retry_delay(failures.get_value());
                 error.set(Some(e));
@@ -99,7 +99,7 @@ impl<T: Clone + Send + Sync + 'static> Live<T> {
 
 /// Reads `resource` again by itself after a failure that may go away (network, timeout, 429,
 /// 5xx), with backoff; a rate limit waits for its reset. For reads that are not [`Live`].
-pub fn retry_on_failure<T: Send + Sync + 'static>(resource: LocalResource<Result<T, ApiError>>) {
+pub fn retry_on_failure<T: Send + Sync + 'static>(resource: LocalResource<Result<T, RequestError>>) {
     let failures = StoredValue::new(0u32);
     Effect::new(move |_| {
         let delay = resource.with(|r| match r {

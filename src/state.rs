@@ -1,40 +1,15 @@
-//! What every page shares: the API client, the console's session, what the server offers
-//! beyond v1beta, and the provider catalog. Loaded once per visit, read through these functions.
+//! What every page shares: the API client, what the server offers beyond v1beta, and the
+//! provider catalog (the sign-in session is `crate::session`). Loaded once per visit, read
+//! through these functions.
 
-use crate::api::{Api, ApiError};
+use crate::api::{Api, RequestError};
 use cmek_core::api::ListProviderRegionsResp;
-use cmek_core::ext::{ServerInfo, SessionInfo};
+use cmek_core::ext::ServerInfo;
 use leptos::prelude::*;
 
 /// The server's extensions (`None`: a plain v1beta server).
-pub type ServerInfoResource = LocalResource<Result<Option<ServerInfo>, ApiError>>;
-pub type CatalogResource = LocalResource<Result<ListProviderRegionsResp, ApiError>>;
-
-/// Whether the console may talk to its server.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Session {
-    /// Asking the server.
-    Checking,
-    SignedIn,
-    /// The server has no sessions (a plain v1beta server, or one in front of it).
-    NotNeeded,
-    /// Not signed in; `ended` when a session this page had has ended (expired, signed out
-    /// elsewhere, server restarted): the page stays, with what was typed, under a sign-in.
-    SignedOut {
-        ended: bool,
-    },
-    /// The server could not be asked.
-    Unreachable(ApiError),
-}
-
-impl Session {
-    pub fn may_use_api(&self) -> bool {
-        matches!(self, Session::SignedIn | Session::NotNeeded)
-    }
-}
-
-#[derive(Clone, Copy)]
-struct SessionCtx(RwSignal<Session>);
+pub type ServerInfoResource = LocalResource<Result<Option<ServerInfo>, RequestError>>;
+pub type CatalogResource = LocalResource<Result<ListProviderRegionsResp, RequestError>>;
 
 #[derive(Clone, Copy)]
 struct Shared {
@@ -42,33 +17,10 @@ struct Shared {
     catalog: CatalogResource,
 }
 
-/// Provides the client and the session to everything below, and asks the server about the
-/// session (not when the page was opened from a sign-in link: that signs in at once).
+/// Provides the client and the session (`crate::session`) to everything below.
 pub fn provide(api: Api) {
     provide_context(api.clone());
-    let session = RwSignal::new(Session::Checking);
-    api.on_session_ended(move || {
-        if session.get_untracked().may_use_api() {
-            session.set(Session::SignedOut { ended: true });
-        }
-    });
-    provide_context(SessionCtx(session));
-    if crate::pages::sign_in::token_from_link().is_some() {
-        session.set(Session::SignedOut { ended: false });
-        return;
-    }
-    leptos::task::spawn_local(async move {
-        let state = match api.session().await {
-            Ok(Some(s)) => {
-                api.set_csrf_token(Some(s.csrf_token));
-                Session::SignedIn
-            }
-            Ok(None) => Session::NotNeeded,
-            Err(e) if e.status() == Some(401) => Session::SignedOut { ended: false },
-            Err(e) => Session::Unreachable(e),
-        };
-        session.set(state);
-    });
+    crate::session::provide(api);
 }
 
 /// Provides what the pages share (server info, catalog); called once the console may use the
@@ -91,16 +43,6 @@ pub fn provide_shared() {
 
 pub fn api() -> Api {
     expect_context::<Api>()
-}
-
-pub fn session() -> RwSignal<Session> {
-    expect_context::<SessionCtx>().0
-}
-
-/// Records a new session (after signing in).
-pub fn signed_in(info: SessionInfo) {
-    api().set_csrf_token(Some(info.csrf_token));
-    session().set(Session::SignedIn);
 }
 
 pub fn server_info() -> ServerInfoResource {

@@ -15,23 +15,8 @@ use web_sys::HtmlElement;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const CLUSTER_ID: &str = "1379661944646414001";
-const CLUSTER_NAME: &str = "orders-db";
 const DONE_ID: &str = "1386104212873430001";
 const FAILED_ID: &str = "1386104212873430002";
-
-fn cluster_json() -> serde_json::Value {
-    serde_json::json!({
-        "id": CLUSTER_ID, "project_id": CMEK_PROJECT, "name": CLUSTER_NAME,
-        "cluster_type": "DEDICATED", "cloud_provider": "AWS", "region": "us-west-2",
-        "create_timestamp": "1795833200",
-        "config": {"port": 4000, "components": {
-            "tidb": {"node_size": "8C16G", "node_quantity": 2},
-            "tikv": {"node_size": "8C32G", "node_quantity": 3, "storage_size_gib": 500}
-        }},
-        "status": {"tidb_version": "v7.5.0", "cluster_status": "AVAILABLE"}
-    })
-}
 
 const CAUSE: &str = "automatic daily backup failed: the automatic backup is refused: the service cannot use the key arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab in us-west-2 (KEY_DISABLED): the key is disabled";
 
@@ -40,7 +25,7 @@ async fn page(fake: FakeTransport) -> Mounted {
     let arn = key_arn("us-west-2");
     with_keys(&fake, CMEK_PROJECT, &[("us-west-2", &arn)]);
     fake.on("GET", &format!("/api/ext/v1/projects/{CMEK_PROJECT}/key-health"), 200, serde_json::json!({"items": []}));
-    fake.on("GET", &Api::cluster_path(CMEK_PROJECT, CLUSTER_ID), 200, cluster_json());
+    fake.on("GET", &Api::cluster_path(CMEK_PROJECT, CLUSTER_ID), 200, cluster_json("AVAILABLE"));
     fake.on(
         "GET",
         &Api::backups_path(CMEK_PROJECT, CLUSTER_ID),
@@ -165,7 +150,7 @@ async fn restore_locks_the_region_to_the_key_and_sends_the_backup_and_components
     let body: serde_json::Value = serde_json::from_str(sent[0].body.as_deref().unwrap()).unwrap();
     assert_eq!(body["backup_id"], DONE_ID);
     assert_eq!(body["name"], "orders-restored");
-    assert_eq!(body["config"]["components"], cluster_json()["config"]["components"]);
+    assert_eq!(body["config"]["components"], cluster_json("AVAILABLE")["config"]["components"]);
     let link = m.query("#restore-started a").unwrap().get_attribute("href").unwrap();
     assert_eq!(link, format!("/projects/{CMEK_PROJECT}/clusters/{NEW_ID}"));
 }

@@ -46,18 +46,8 @@ async fn non_cmek_project_offers_create_key_as_a_focusable_disabled_button_with_
     with_keys(&fake, PLAIN_PROJECT, &[]);
     let path = encryption(PLAIN_PROJECT);
     let m = mount_at(&path, fake);
-    let button = m.wait_for("#create-key[aria-disabled='true']").await;
-    // Still a button a keyboard reaches: no `disabled`, and it takes focus.
-    assert!(!button.has_attribute("disabled"), "{}", button.outer_html());
-    button.unchecked_ref::<HtmlElement>().focus().unwrap();
-    assert_eq!(m.focused_id(), "create-key");
-    // The reason is on screen and is what the button's description points at.
-    let described = m.described_by(&button);
-    assert_eq!(described.len(), 1, "aria-describedby names one element: {}", button.outer_html());
-    let reason = &described[0];
-    assert!(m.root.contains(Some(reason)), "the reason is part of the page");
-    assert!(is_visible(reason), "the reason is visible: {}", reason.outer_html());
-    let text = reason.text_content().unwrap_or_default();
+    // A focusable disabled button, its reason on screen and in its description.
+    let text = m.disabled_with_reason("#create-key").await;
     assert!(text.contains("created without Customer-Managed Encryption Key"), "{text}");
     assert!(m.query("#no-cmek-notice").is_some(), "the page explains the escrow key");
     // Clicking it goes nowhere.
@@ -74,12 +64,7 @@ async fn cmek_project_with_a_key_blocks_a_second_key_naming_the_configured_regio
     with_keys(&fake, CMEK_PROJECT, &[(region, &key_arn(region))]);
     let path = encryption(CMEK_PROJECT);
     let m = mount_at(&path, fake);
-    let button = m.wait_for("#create-key[aria-disabled='true']").await;
-    assert!(!button.has_attribute("disabled"));
-    let described = m.described_by(&button);
-    assert_eq!(described.len(), 1, "{}", button.outer_html());
-    let text = described[0].text_content().unwrap_or_default();
-    assert!(is_visible(&described[0]));
+    let text = m.disabled_with_reason("#create-key").await;
     assert!(text.contains(&format!("already configured for {region}")), "{text}");
     // The configured key is shown with its region.
     assert!(m.query(&format!("article.key[data-region='{region}']")).is_some(), "{}", m.text());
@@ -303,7 +288,7 @@ async fn the_servers_refusal_is_shown_in_the_form_and_the_arn_is_kept() {
         "Version": "2012-10-17",
         "Statement": [policy::ebs_statement(Some(SERVICE_ACCOUNT), &PolicyRegion::Region(region.into()))],
     }));
-    let q = AccessQuery { key_state: KeyState::Enabled, key_arn: &arn, service_account: Some(SERVICE_ACCOUNT), region };
+    let q = enabled_key(&arn, region);
     let causes = policy::decide(&broken, q).messages();
     assert!(!causes.is_empty());
     let message = format!("configuring the key is refused: the service cannot use the key {arn} in {region}");
@@ -349,28 +334,41 @@ fn finding_kinds(m: &Mounted) -> Vec<String> {
     m.all("#findings li.finding").iter().map(|li| li.get_attribute("data-kind").unwrap_or_default()).collect()
 }
 
+/// The question the checker asks of a policy: can the service use the key `arn`, enabled.
+fn enabled_key<'a>(arn: &'a str, region: &'a str) -> AccessQuery<'a> {
+    AccessQuery { key_state: KeyState::Enabled, key_arn: arn, service_account: Some(SERVICE_ACCOUNT), region }
+}
+
+/// The key policy of the user guide for `region` (the customer's own statement and the
+/// service's), to be broken by a test.
+fn guide_policy(region: &str) -> serde_json::Value {
+    policy::default_key_policy(OWNER_ACCOUNT, Some(SERVICE_ACCOUNT), &PolicyRegion::Region(region.into()))
+}
+
+/// Pastes `doc`, which blocks the service, into the checker: the findings listed are the core's
+/// decision, in its order. Answers the decision.
+async fn paste_blocking(m: &Mounted, doc: &serde_json::Value, q: AccessQuery<'_>) -> policy::AccessDecision {
+    let pasted = policy::pretty(doc);
+    let decision = policy::decide(&pasted, q);
+    assert!(!decision.is_usable());
+    m.type_text("#policy-input", &pasted).await;
+    m.wait_for("#findings li.finding").await;
+    let expected: Vec<String> = decision.findings.iter().map(|f| f.kind().to_owned()).collect();
+    assert_eq!(finding_kinds(m), expected);
+    decision
+}
+
 #[wasm_bindgen_test]
 async fn checker_finds_the_missing_backup_statement_and_merges_a_usable_policy() {
     const REGION: &str = "us-west-2";
     let arn = key_arn(REGION);
     let m = checker(REGION, &arn).await;
     // The customer's own statement plus EBS only: the S3 backup statement is missing.
-    let mut doc =
-        policy::default_key_policy(OWNER_ACCOUNT, Some(SERVICE_ACCOUNT), &PolicyRegion::Region(REGION.into()));
+    let mut doc = guide_policy(REGION);
     doc["Statement"].as_array_mut().unwrap().retain(|s| s["Sid"] != policy::S3_SID);
-    let pasted = policy::pretty(&doc);
-    let q = AccessQuery {
-        key_state: KeyState::Enabled,
-        key_arn: &arn,
-        service_account: Some(SERVICE_ACCOUNT),
-        region: REGION,
-    };
-    let decision = policy::decide(&pasted, q);
-    assert!(!decision.is_usable());
-    m.type_text("#policy-input", &pasted).await;
-    m.wait_for("#findings li.finding").await;
+    let q = enabled_key(&arn, REGION);
+    let decision = paste_blocking(&m, &doc, q).await;
     let expected: Vec<String> = decision.findings.iter().map(|f| f.kind().to_owned()).collect();
-    assert_eq!(finding_kinds(&m), expected);
     assert!(expected.iter().any(|k| k == "missing_actions"), "{expected:?}");
     let items = m.all("#findings li.finding");
     for (li, f) in items.iter().zip(&decision.findings) {
@@ -400,8 +398,7 @@ async fn checker_reports_a_deny_that_takes_access_away() {
     const REGION: &str = "us-west-2";
     let arn = key_arn(REGION);
     let m = checker(REGION, &arn).await;
-    let mut doc =
-        policy::default_key_policy(OWNER_ACCOUNT, Some(SERVICE_ACCOUNT), &PolicyRegion::Region(REGION.into()));
+    let mut doc = guide_policy(REGION);
     doc["Statement"].as_array_mut().unwrap().push(serde_json::json!({
         "Sid": "No decrypt for anyone",
         "Effect": "Deny",
@@ -409,19 +406,8 @@ async fn checker_reports_a_deny_that_takes_access_away() {
         "Action": ["kms:Decrypt"],
         "Resource": "*",
     }));
-    let pasted = policy::pretty(&doc);
-    let q = AccessQuery {
-        key_state: KeyState::Enabled,
-        key_arn: &arn,
-        service_account: Some(SERVICE_ACCOUNT),
-        region: REGION,
-    };
-    let decision = policy::decide(&pasted, q);
-    assert!(!decision.is_usable());
-    m.type_text("#policy-input", &pasted).await;
-    m.wait_for("#findings li.finding").await;
-    let expected: Vec<String> = decision.findings.iter().map(|f| f.kind().to_owned()).collect();
-    assert_eq!(finding_kinds(&m), expected);
+    let q = enabled_key(&arn, REGION);
+    paste_blocking(&m, &doc, q).await;
     let deny = m.query("#findings li.finding[data-kind='deny_blocks']").expect("a deny_blocks finding");
     assert!(deny.class_list().contains("blocking"));
     assert!(deny.text_content().unwrap_or_default().contains("No decrypt for anyone"));

@@ -1,7 +1,7 @@
 //! The browser transport (gloo-net's fetch), the runtime base URL, the timeout and the
 //! cancel-on-cleanup behaviour shared by every request.
 
-use super::{ApiError, BoxFuture, HttpRequest, HttpResponse, NetError, Transport, timeout};
+use super::{BoxFuture, HttpRequest, HttpResponse, NetError, RequestError, Transport, timeout};
 use crate::reachability::{Cause, diagnose};
 use gloo_net::http::{Method, RequestBuilder};
 use send_wrapper::SendWrapper;
@@ -89,7 +89,7 @@ impl Transport for FetchTransport {
 
 /// Sends `req`, aborting it after [`timeout()`] or when the reactive owner that asked (the page)
 /// is cleaned up.
-pub async fn send_with_timeout(transport: &dyn Transport, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn send_with_timeout(transport: &dyn Transport, req: HttpRequest) -> Result<HttpResponse, RequestError> {
     let controller = web_sys::AbortController::new().ok();
     let signal = controller.as_ref().map(|c| c.signal());
     let timed_out = Rc::new(Cell::new(false));
@@ -119,8 +119,8 @@ pub async fn send_with_timeout(transport: &dyn Transport, req: HttpRequest) -> R
     }
     match out {
         Ok(res) => Ok(res),
-        Err(NetError::Aborted) if timed_out.get() => Err(ApiError::Timeout),
-        Err(NetError::Aborted) => Err(ApiError::Aborted),
-        Err(NetError::Unreachable(why)) => Err(ApiError::Unreachable(why)),
+        Err(NetError::Aborted) if timed_out.get() => Err(RequestError::Timeout),
+        Err(NetError::Aborted) => Err(RequestError::Aborted),
+        Err(NetError::Unreachable(why)) => Err(RequestError::Unreachable(why)),
     }
 }

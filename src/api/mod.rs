@@ -1,6 +1,6 @@
 //! The one typed client every page uses: one place for the base URL (read at runtime from
 //! index.html, so one static build serves any deployment), JSON with the cmek-core types,
-//! `ErrorResponse` decoding into [`ApiError`], a timeout, and cancellation of in-flight requests
+//! `ErrorResponse` decoding into [`RequestError`], a timeout, and cancellation of in-flight requests
 //! when the page that asked is left.
 //!
 //! Requests go through a [`Transport`]: the browser's fetch in the app, an in-memory fake in the
@@ -9,10 +9,12 @@
 mod cache;
 pub mod fake;
 pub(crate) mod fetch;
+mod sandbox_action;
 
 pub use cache::Cache;
 
 pub use fetch::FetchTransport;
+pub use sandbox_action::SandboxKeyAction;
 
 use cmek_core::api::*;
 use cmek_core::backup::{CreateBackupReq, CreateRestoreReq, CreateRestoreResp, ListBackupKeysResp, ListBackupsResp};
@@ -76,9 +78,10 @@ pub trait Transport: Send + Sync {
     fn send(&self, req: HttpRequest, abort: Option<web_sys::AbortSignal>) -> BoxFuture<Result<HttpResponse, NetError>>;
 }
 
-/// A failed call, in the terms a page needs to say what happened.
+/// A failed call, in the terms a page needs to say what happened. (Not the server's `ApiError`,
+/// the HTTP answer it makes: this is what became of a request, answered or not.)
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ApiError {
+pub enum RequestError {
     /// The API answered with an `ErrorResponse`. `retry_after`: seconds until a rate limit
     /// resets (`X-Ratelimit-Reset`), when the server said.
     Api {
@@ -100,17 +103,17 @@ pub enum ApiError {
     Decode(String),
 }
 
-impl ApiError {
+impl RequestError {
     pub fn status(&self) -> Option<u16> {
         match self {
-            ApiError::Api { status, .. } | ApiError::Http { status, .. } => Some(*status),
+            RequestError::Api { status, .. } | RequestError::Http { status, .. } => Some(*status),
             _ => None,
         }
     }
 
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            ApiError::Api { body, .. } => body.error_code(),
+            RequestError::Api { body, .. } => body.error_code(),
             _ => None,
         }
     }
@@ -118,7 +121,7 @@ impl ApiError {
     /// The field errors the server named (`details` of the form `field: message`).
     pub fn field_errors(&self) -> Vec<FieldError> {
         match self {
-            ApiError::Api { body, .. } => body.field_errors(),
+            RequestError::Api { body, .. } => body.field_errors(),
             _ => Vec::new(),
         }
     }
@@ -126,7 +129,7 @@ impl ApiError {
     /// Every cause the server gave, in words.
     pub fn details(&self) -> Vec<String> {
         match self {
-            ApiError::Api { body, .. } => body.details.clone(),
+            RequestError::Api { body, .. } => body.details.clone(),
             _ => Vec::new(),
         }
     }
@@ -137,7 +140,7 @@ impl ApiError {
         if !self.is_transient() {
             return None;
         }
-        if let ApiError::Api { retry_after: Some(s), .. } = self {
+        if let RequestError::Api { retry_after: Some(s), .. } = self {
             return Some(Duration::from_secs((*s).clamp(1, 60)));
         }
         Some(Duration::from_secs((1u64 << attempt.min(5)).min(30)))
@@ -146,8 +149,8 @@ impl ApiError {
     /// Whether a read may be tried again (the cause may go away by itself).
     pub fn is_transient(&self) -> bool {
         match self {
-            ApiError::Unreachable(_) | ApiError::Timeout => true,
-            ApiError::Api { status, .. } | ApiError::Http { status, .. } => {
+            RequestError::Unreachable(_) | RequestError::Timeout => true,
+            RequestError::Api { status, .. } | RequestError::Http { status, .. } => {
                 matches!(status, 429 | 500 | 502 | 503 | 504)
             }
             _ => false,
@@ -157,31 +160,31 @@ impl ApiError {
     /// The sentence a page shows.
     pub fn message(&self) -> String {
         match self {
-            ApiError::Api { body, .. } => body.message.clone(),
-            ApiError::Http { status, text } if text.trim().is_empty() => {
+            RequestError::Api { body, .. } => body.message.clone(),
+            RequestError::Http { status, text } if text.trim().is_empty() => {
                 format!("The server answered HTTP {status} without an explanation.")
             }
-            ApiError::Http { status, text } => {
+            RequestError::Http { status, text } => {
                 let text: String = text.chars().take(200).collect();
                 format!("The server answered HTTP {status}: {text}")
             }
-            ApiError::Unreachable(sentence) => sentence.clone(),
-            ApiError::Timeout => format!("The API did not answer within {} seconds.", timeout().as_secs_f64()),
-            ApiError::Aborted => "The request was cancelled.".to_owned(),
-            ApiError::Decode(why) => format!("The API answered something this console does not understand: {why}"),
+            RequestError::Unreachable(sentence) => sentence.clone(),
+            RequestError::Timeout => format!("The API did not answer within {} seconds.", timeout().as_secs_f64()),
+            RequestError::Aborted => "The request was cancelled.".to_owned(),
+            RequestError::Decode(why) => format!("The API answered something this console does not understand: {why}"),
         }
     }
 }
 
-impl std::fmt::Display for ApiError {
+impl std::fmt::Display for RequestError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message())
     }
 }
 
-/// The console's session with its server, as far as requests are concerned.
+/// What requests carry for the sign-in session (its anti-CSRF token), and what a 401 sets off.
 #[derive(Default)]
-struct Session {
+struct RequestAuth {
     /// Sent as `X-CSRF-Token` on every request that changes something.
     csrf_token: std::sync::Mutex<Option<String>>,
     /// Called when the server answers 401: the session has ended.
@@ -194,7 +197,7 @@ pub struct Api {
     transport: Arc<dyn Transport>,
     /// Where the API is, as the person sees it (for the `curl` commands).
     base_url: Arc<str>,
-    session: Arc<Session>,
+    auth: Arc<RequestAuth>,
     /// Where answers that do not change are kept across page loads (`None`: always ask).
     cache: Option<Cache>,
 }
@@ -237,7 +240,7 @@ impl Idempotency {
 
     /// Records how a request with this form's key ended: after a definitive answer the next
     /// submission gets a new key; after a failure where the first may have landed it keeps it.
-    pub fn answered(&self, outcome: &Result<HttpResponse, ApiError>) {
+    pub fn answered(&self, outcome: &Result<HttpResponse, RequestError>) {
         let definitive = match outcome {
             Ok(res) => res.status < 500,
             Err(e) => e.status().is_some_and(|s| s < 500),
@@ -278,7 +281,7 @@ fn paged(path: String, page: i64, page_size: i64) -> String {
 
 impl Api {
     pub fn new(transport: Arc<dyn Transport>, base_url: impl Into<Arc<str>>) -> Self {
-        Self { transport, base_url: base_url.into(), session: Arc::default(), cache: None }
+        Self { transport, base_url: base_url.into(), auth: Arc::default(), cache: None }
     }
 
     /// Keeps the answers that do not change (server info, catalog, projects, configured keys)
@@ -301,12 +304,12 @@ impl Api {
 
     /// Remembers the anti-CSRF token of the session.
     pub fn set_csrf_token(&self, token: Option<String>) {
-        *self.session.csrf_token.lock().unwrap_or_else(|p| p.into_inner()) = token;
+        *self.auth.csrf_token.lock().unwrap_or_else(|p| p.into_inner()) = token;
     }
 
     /// What to do when the server says the session has ended (any 401).
     pub fn on_session_ended(&self, f: impl Fn() + Send + Sync + 'static) {
-        *self.session.on_ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
+        *self.auth.on_ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
     }
 
     /// The client for this page: fetch, against the base URL in `<meta name="cmek-api-base">`.
@@ -320,18 +323,18 @@ impl Api {
         format!("{}{path}", self.base_url.trim_end_matches('/'))
     }
 
-    async fn send(&self, mut req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    async fn send(&self, mut req: HttpRequest) -> Result<HttpResponse, RequestError> {
         // Marks the console's own requests: the server then answers 401 without a Digest
         // challenge, so the browser never shows its own login dialog.
         req.headers.push(("x-cmek-console", "1".to_owned()));
         if req.method != "GET"
-            && let Some(t) = self.session.csrf_token.lock().unwrap_or_else(|p| p.into_inner()).clone()
+            && let Some(t) = self.auth.csrf_token.lock().unwrap_or_else(|p| p.into_inner()).clone()
         {
             req.headers.push(("x-csrf-token", t));
         }
         let res = fetch::send_with_timeout(self.transport.as_ref(), req).await?;
         if res.status == 401
-            && let Some(f) = self.session.on_ended.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+            && let Some(f) = self.auth.on_ended.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
         {
             f();
         }
@@ -345,8 +348,8 @@ impl Api {
         path: String,
         body: &B,
         once: &Idempotency,
-    ) -> Result<T, ApiError> {
-        let json = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
+    ) -> Result<T, RequestError> {
+        let json = serde_json::to_string(body).map_err(|e| RequestError::Decode(e.to_string()))?;
         let headers = vec![("idempotency-key", once.key(&json))];
         let res = self.send(HttpRequest { method: "POST", path, body: Some(json), headers }).await;
         once.answered(&res);
@@ -358,18 +361,18 @@ impl Api {
         method: &'static str,
         path: String,
         body: Option<String>,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, RequestError> {
         let res = self.send(HttpRequest { method, path, body, headers: Vec::new() }).await?;
         decode(res)
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: String) -> Result<T, ApiError> {
+    async fn get<T: DeserializeOwned>(&self, path: String) -> Result<T, RequestError> {
         self.call("GET", path, None).await
     }
 
     /// GETs an extension: `Ok(None)` when the server does not have it (a plain v1beta server
     /// answers 404, 405 or 501 there).
-    async fn get_extension<T: DeserializeOwned>(&self, path: String) -> Result<Option<T>, ApiError> {
+    async fn get_extension<T: DeserializeOwned>(&self, path: String) -> Result<Option<T>, RequestError> {
         match self.get(path).await {
             Ok(v) => Ok(Some(v)),
             Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => Ok(None),
@@ -382,15 +385,15 @@ impl Api {
         method: &'static str,
         path: String,
         body: &B,
-    ) -> Result<T, ApiError> {
-        let json = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
+    ) -> Result<T, RequestError> {
+        let json = serde_json::to_string(body).map_err(|e| RequestError::Decode(e.to_string()))?;
         self.call(method, path, Some(json)).await
     }
 
     // ---------------------------------------------------------------- v1beta
 
     /// A page of projects (each kept, so opening one does not ask again).
-    pub async fn list_projects(&self, page: i64, page_size: i64) -> Result<ListProjectsResp, ApiError> {
+    pub async fn list_projects(&self, page: i64, page_size: i64) -> Result<ListProjectsResp, RequestError> {
         let resp: ListProjectsResp = self.get(paged("/api/v1beta/projects".into(), page, page_size)).await?;
         for p in &resp.items {
             self.keep(&format!("project:{}", p.id), p);
@@ -400,7 +403,7 @@ impl Api {
 
     /// v1beta has no "get project": walk the list until it turns up. A project seen before is
     /// not asked again (what the project pages show of it, name and CMEK, never changes).
-    pub async fn find_project(&self, id: &str) -> Result<Option<Project>, ApiError> {
+    pub async fn find_project(&self, id: &str) -> Result<Option<Project>, RequestError> {
         if let Some(p) = self.cached::<Project>(&format!("project:{id}")) {
             return Ok(Some(p));
         }
@@ -418,12 +421,16 @@ impl Api {
         }
     }
 
-    pub async fn create_project(&self, req: &CreateProjectReq, once: &Idempotency) -> Result<CreatedResp, ApiError> {
+    pub async fn create_project(
+        &self,
+        req: &CreateProjectReq,
+        once: &Idempotency,
+    ) -> Result<CreatedResp, RequestError> {
         self.create("/api/v1beta/projects".into(), req, once).await
     }
 
     /// The project's configured key. Kept once there is one: it cannot change or go.
-    pub async fn list_aws_cmek(&self, project_id: &str) -> Result<ListAwsCmekResp, ApiError> {
+    pub async fn list_aws_cmek(&self, project_id: &str) -> Result<ListAwsCmekResp, RequestError> {
         let name = format!("keys:{project_id}");
         if let Some(k) = self.cached::<ListAwsCmekResp>(&name) {
             return Ok(k);
@@ -440,7 +447,7 @@ impl Api {
         project_id: &str,
         req: &CreateAwsCmekReq,
         once: &Idempotency,
-    ) -> Result<Empty, ApiError> {
+    ) -> Result<Empty, RequestError> {
         self.create(Self::aws_cmek_path(project_id), req, once).await
     }
 
@@ -461,12 +468,12 @@ impl Api {
         project_id: &str,
         page: i64,
         page_size: i64,
-    ) -> Result<ListClustersResp, ApiError> {
+    ) -> Result<ListClustersResp, RequestError> {
         self.get(paged(Self::clusters_path(project_id), page, page_size)).await
     }
 
     /// Every cluster of a project, page by page.
-    pub async fn all_clusters(&self, project_id: &str) -> Result<Vec<ClusterItem>, ApiError> {
+    pub async fn all_clusters(&self, project_id: &str) -> Result<Vec<ClusterItem>, RequestError> {
         let size = cmek_core::page::MAX_PAGE_SIZE;
         let mut out = Vec::new();
         let mut page = 1;
@@ -486,11 +493,11 @@ impl Api {
         project_id: &str,
         req: &CreateClusterReq,
         once: &Idempotency,
-    ) -> Result<CreatedResp, ApiError> {
+    ) -> Result<CreatedResp, RequestError> {
         self.create(Self::clusters_path(project_id), req, once).await
     }
 
-    pub async fn get_cluster(&self, project_id: &str, cluster_id: &str) -> Result<ClusterItem, ApiError> {
+    pub async fn get_cluster(&self, project_id: &str, cluster_id: &str) -> Result<ClusterItem, RequestError> {
         self.get(Self::cluster_path(project_id, cluster_id)).await
     }
 
@@ -499,11 +506,11 @@ impl Api {
         project_id: &str,
         cluster_id: &str,
         req: &UpdateClusterReq,
-    ) -> Result<Empty, ApiError> {
+    ) -> Result<Empty, RequestError> {
         self.with_body("PATCH", Self::cluster_path(project_id, cluster_id), req).await
     }
 
-    pub async fn delete_cluster(&self, project_id: &str, cluster_id: &str) -> Result<Empty, ApiError> {
+    pub async fn delete_cluster(&self, project_id: &str, cluster_id: &str) -> Result<Empty, RequestError> {
         self.call("DELETE", Self::cluster_path(project_id, cluster_id), None).await
     }
 
@@ -526,7 +533,7 @@ impl Api {
         cluster_id: &str,
         page: i64,
         page_size: i64,
-    ) -> Result<ListBackupsResp, ApiError> {
+    ) -> Result<ListBackupsResp, RequestError> {
         self.get(paged(Self::backups_path(project_id, cluster_id), page, page_size)).await
     }
 
@@ -536,11 +543,16 @@ impl Api {
         cluster_id: &str,
         req: &CreateBackupReq,
         once: &Idempotency,
-    ) -> Result<CreatedResp, ApiError> {
+    ) -> Result<CreatedResp, RequestError> {
         self.create(Self::backups_path(project_id, cluster_id), req, once).await
     }
 
-    pub async fn delete_backup(&self, project_id: &str, cluster_id: &str, backup_id: &str) -> Result<Empty, ApiError> {
+    pub async fn delete_backup(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        backup_id: &str,
+    ) -> Result<Empty, RequestError> {
         self.call("DELETE", Self::backup_path(project_id, cluster_id, backup_id), None).await
     }
 
@@ -551,7 +563,7 @@ impl Api {
         cluster_id: &str,
         page: i64,
         page_size: i64,
-    ) -> Result<Option<ListBackupKeysResp>, ApiError> {
+    ) -> Result<Option<ListBackupKeysResp>, RequestError> {
         let path = format!("{PREFIX}/projects/{}/clusters/{}/backup-keys", seg(project_id), seg(cluster_id));
         self.get_extension(paged(path, page, page_size)).await
     }
@@ -562,12 +574,12 @@ impl Api {
         project_id: &str,
         req: &CreateRestoreReq,
         once: &Idempotency,
-    ) -> Result<CreateRestoreResp, ApiError> {
+    ) -> Result<CreateRestoreResp, RequestError> {
         self.create(Self::restores_path(project_id), req, once).await
     }
 
     /// The provider catalog (kept: it is the service's, not the user's).
-    pub async fn provider_regions(&self) -> Result<ListProviderRegionsResp, ApiError> {
+    pub async fn provider_regions(&self) -> Result<ListProviderRegionsResp, RequestError> {
         if let Some(c) = self.cached("catalog") {
             return Ok(c);
         }
@@ -579,16 +591,16 @@ impl Api {
     // ---------------------------------------------------------------- extensions
 
     /// The console's session: `Ok(None)` when the server has no sessions (plain v1beta).
-    pub async fn session(&self) -> Result<Option<SessionInfo>, ApiError> {
+    pub async fn session(&self) -> Result<Option<SessionInfo>, RequestError> {
         self.get_extension(format!("{PREFIX}/session")).await
     }
 
     /// Signs in with the one-time token of the server's sign-in link, or a password.
-    pub async fn sign_in(&self, req: &SignInReq) -> Result<SessionInfo, ApiError> {
+    pub async fn sign_in(&self, req: &SignInReq) -> Result<SessionInfo, RequestError> {
         self.with_body("POST", format!("{PREFIX}/session"), req).await
     }
 
-    pub async fn sign_out(&self) -> Result<Empty, ApiError> {
+    pub async fn sign_out(&self) -> Result<Empty, RequestError> {
         if let Some(c) = &self.cache {
             c.clear();
         }
@@ -596,7 +608,7 @@ impl Api {
     }
 
     /// The server's extensions, or `None` when it speaks plain v1beta only.
-    pub async fn server_info(&self) -> Result<Option<ServerInfo>, ApiError> {
+    pub async fn server_info(&self) -> Result<Option<ServerInfo>, RequestError> {
         if let Some(i) = self.cached::<ServerInfo>("server-info") {
             return Ok(Some(i));
         }
@@ -608,45 +620,45 @@ impl Api {
     }
 
     /// Server info asked again (not the kept copy): the gateway's budget changes.
-    pub async fn server_info_fresh(&self) -> Result<Option<ServerInfo>, ApiError> {
+    pub async fn server_info_fresh(&self) -> Result<Option<ServerInfo>, RequestError> {
         self.get_extension::<ServerInfo>(format!("{PREFIX}/server-info")).await
     }
 
-    pub async fn key_health(&self, project_id: &str) -> Result<KeyHealthList, ApiError> {
+    pub async fn key_health(&self, project_id: &str) -> Result<KeyHealthList, RequestError> {
         self.get(format!("{PREFIX}/projects/{}/key-health", seg(project_id))).await
     }
 
-    pub async fn check_key_health(&self, project_id: &str) -> Result<KeyHealthList, ApiError> {
+    pub async fn check_key_health(&self, project_id: &str) -> Result<KeyHealthList, RequestError> {
         self.call("POST", format!("{PREFIX}/projects/{}/key-health/check", seg(project_id)), None).await
     }
 
-    pub async fn events(&self, project_id: &str, page: i64, page_size: i64) -> Result<ListEventsResp, ApiError> {
+    pub async fn events(&self, project_id: &str, page: i64, page_size: i64) -> Result<ListEventsResp, RequestError> {
         self.get(paged(format!("{PREFIX}/projects/{}/events", seg(project_id)), page, page_size)).await
     }
 
-    pub async fn sandbox_keys(&self) -> Result<ListSandboxKeysResp, ApiError> {
+    pub async fn sandbox_keys(&self) -> Result<ListSandboxKeysResp, RequestError> {
         self.get(format!("{PREFIX}/sandbox-kms/keys")).await
     }
 
-    pub async fn sandbox_key(&self, key_id: &str) -> Result<SandboxKey, ApiError> {
+    pub async fn sandbox_key(&self, key_id: &str) -> Result<SandboxKey, RequestError> {
         self.get(format!("{PREFIX}/sandbox-kms/keys/{}", seg(key_id))).await
     }
 
-    pub async fn create_sandbox_key(&self, req: &CreateSandboxKeyReq) -> Result<SandboxKey, ApiError> {
+    pub async fn create_sandbox_key(&self, req: &CreateSandboxKeyReq) -> Result<SandboxKey, RequestError> {
         self.with_body("POST", format!("{PREFIX}/sandbox-kms/keys"), req).await
     }
 
-    pub async fn put_key_policy(&self, key_id: &str, policy: String) -> Result<SandboxKey, ApiError> {
+    pub async fn put_key_policy(&self, key_id: &str, policy: String) -> Result<SandboxKey, RequestError> {
         self.with_body("PUT", format!("{PREFIX}/sandbox-kms/keys/{}/policy", seg(key_id)), &PutKeyPolicyReq { policy })
             .await
     }
 
     /// `enable`, `disable`, `cancel-deletion` or `rotate`.
-    pub async fn sandbox_key_action(&self, key_id: &str, action: &str) -> Result<SandboxKey, ApiError> {
-        self.call("POST", format!("{PREFIX}/sandbox-kms/keys/{}/{action}", seg(key_id)), None).await
+    pub async fn sandbox_key_action(&self, key_id: &str, action: SandboxKeyAction) -> Result<SandboxKey, RequestError> {
+        self.call("POST", format!("{PREFIX}/sandbox-kms/keys/{}/{}", seg(key_id), action.path_segment()), None).await
     }
 
-    pub async fn schedule_key_deletion(&self, key_id: &str, days: i64) -> Result<SandboxKey, ApiError> {
+    pub async fn schedule_key_deletion(&self, key_id: &str, days: i64) -> Result<SandboxKey, RequestError> {
         let req = ScheduleDeletionReq { pending_window_days: Some(days) };
         self.with_body("POST", format!("{PREFIX}/sandbox-kms/keys/{}/schedule-deletion", seg(key_id)), &req).await
     }
@@ -656,20 +668,20 @@ impl Api {
         key_id: &str,
         enabled: bool,
         period_days: Option<i64>,
-    ) -> Result<SandboxKey, ApiError> {
+    ) -> Result<SandboxKey, RequestError> {
         let req = KeyRotationReq { enabled, period_days };
         self.with_body("PUT", format!("{PREFIX}/sandbox-kms/keys/{}/rotation", seg(key_id)), &req).await
     }
 }
 
 /// A response into `T`, or the error it carries.
-fn decode<T: DeserializeOwned>(res: HttpResponse) -> Result<T, ApiError> {
+fn decode<T: DeserializeOwned>(res: HttpResponse) -> Result<T, RequestError> {
     if (200..300).contains(&res.status) {
-        return serde_json::from_str(&res.body).map_err(|e| ApiError::Decode(e.to_string()));
+        return serde_json::from_str(&res.body).map_err(|e| RequestError::Decode(e.to_string()));
     }
     match serde_json::from_str::<ErrorResponse>(&res.body) {
-        Ok(body) => Err(ApiError::Api { status: res.status, body, retry_after: res.rate_limit_reset }),
-        Err(_) => Err(ApiError::Http { status: res.status, text: res.body }),
+        Ok(body) => Err(RequestError::Api { status: res.status, body, retry_after: res.rate_limit_reset }),
+        Err(_) => Err(RequestError::Http { status: res.status, text: res.body }),
     }
 }
 
@@ -685,14 +697,14 @@ mod tests {
         let limited = r(429, r#"{"code":49900007,"message":"slow down","details":[]}"#);
         let limited = decode::<Empty>(HttpResponse { rate_limit_reset: Some(23), ..limited }).unwrap_err();
         assert_eq!(limited.retry_delay(0), Some(Duration::from_secs(23)), "a rate limit waits for its reset");
-        assert_eq!(ApiError::Timeout.retry_delay(3), Some(Duration::from_secs(8)));
-        assert_eq!(ApiError::Timeout.retry_delay(30), Some(Duration::from_secs(30)));
+        assert_eq!(RequestError::Timeout.retry_delay(3), Some(Duration::from_secs(8)));
+        assert_eq!(RequestError::Timeout.retry_delay(30), Some(Duration::from_secs(30)));
         assert_eq!(e.code(), Some(ErrorCode::CmekNotEnabled));
         assert_eq!(e.field_errors(), vec![FieldError::new("a", "b")]);
         let e = decode::<Empty>(r(502, "Bad Gateway")).unwrap_err();
-        assert_eq!(e, ApiError::Http { status: 502, text: "Bad Gateway".into() });
+        assert_eq!(e, RequestError::Http { status: 502, text: "Bad Gateway".into() });
         assert!(e.is_transient());
-        assert!(matches!(decode::<CreatedResp>(r(200, "{}")), Err(ApiError::Decode(_))));
+        assert!(matches!(decode::<CreatedResp>(r(200, "{}")), Err(RequestError::Decode(_))));
         assert_eq!(decode::<CreatedResp>(r(200, r#"{"id":"7"}"#)).unwrap().id, "7");
     }
 
@@ -710,7 +722,9 @@ mod tests {
         let once = Idempotency::with_salt(7);
         let double_click = once.clone();
         let first = once.key("{}");
-        for may_have_landed in [r(502), r(503), Err(ApiError::Timeout), Err(ApiError::Unreachable("offline".into()))] {
+        for may_have_landed in
+            [r(502), r(503), Err(RequestError::Timeout), Err(RequestError::Unreachable("offline".into()))]
+        {
             once.answered(&may_have_landed);
             assert_eq!(once.key("{}"), first, "{may_have_landed:?}: the retry may find the first result");
         }

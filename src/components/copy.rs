@@ -98,3 +98,16 @@ pub fn EquivalentRequest(
         </details>
     }
 }
+
+/// The `curl` command of a POST of `body()` to the API path `path()`, kept current (what
+/// `EquivalentRequest` shows under a create form).
+pub fn post_curl<T: serde::Serialize>(
+    path: impl Fn() -> String + Send + Sync + 'static,
+    body: impl Fn() -> T + Send + Sync + 'static,
+) -> Signal<String> {
+    let api = crate::state::api();
+    Signal::derive(move || {
+        let body = serde_json::to_string(&body()).unwrap_or_default();
+        crate::format::curl("POST", &api.url(&path()), Some(&body))
+    })
+}

@@ -1,4 +1,4 @@
-use crate::api::ApiError;
+use crate::api::RequestError;
 use leptos::prelude::*;
 
 /// Work under way, announced politely.
@@ -17,7 +17,7 @@ pub fn Loading(
 pub fn ErrorNotice(
     /// The error to show.
     #[prop(into)]
-    error: Signal<ApiError>,
+    error: Signal<RequestError>,
     /// What was being done, e.g. "Creating the project".
     #[prop(optional, into)]
     doing: Option<String>,
@@ -26,7 +26,7 @@ pub fn ErrorNotice(
     retry: Option<Callback<()>>,
 ) -> impl IntoView {
     // A rule's refusal is not a failure: the request was answered, and the answer is no.
-    let headline = move |e: &ApiError| {
+    let headline = move |e: &RequestError| {
         let refused = e.code().is_some() && e.status().is_some_and(|s| (400..500).contains(&s));
         match (&doing, refused) {
             (Some(d), true) => format!("{d} was refused"),
@@ -36,7 +36,7 @@ pub fn ErrorNotice(
         }
     };
     move || {
-        if let e @ ApiError::Api { status: 429, retry_after, .. } = error.get() {
+        if let e @ RequestError::Api { status: 429, retry_after, .. } = error.get() {
             let when = retry_after.map_or_else(|| "in a minute".to_owned(), |s| format!("in {} s", s.max(1)));
             let next = if retry.is_some() {
                 format!("Nothing on this page is lost; it refreshes by itself {when}.")
@@ -72,6 +72,6 @@ pub fn ErrorNotice(
 }
 
 /// The message and the causes to list, each said once (the rule is cmek-core's).
-pub fn said_once(e: &ApiError) -> (String, Vec<String>) {
+pub fn said_once(e: &RequestError) -> (String, Vec<String>) {
     cmek_core::error::said_once(&e.message(), &e.details())
 }

@@ -2,9 +2,9 @@
 //! finding of the same access decision the server makes, and get a merged policy that keeps the
 //! customer's statements and adds what is missing.
 
-use super::project::use_project;
-use crate::api::ApiError;
+use crate::api::RequestError;
 use crate::components::{Button, CopyButton, DownloadButton, EquivalentRequest, ErrorNotice};
+use crate::project::use_project;
 use crate::{format, state};
 use cmek_core::ext::{KmsBackend, SandboxKey};
 use cmek_core::kms::KeyState;
@@ -19,7 +19,7 @@ pub fn PolicyCheckerPage() -> impl IntoView {
     let account = state::service_account();
     let text = RwSignal::new(String::new());
     let loaded_key = RwSignal::new(None::<SandboxKey>);
-    let load_error = RwSignal::new(None::<ApiError>);
+    let load_error = RwSignal::new(None::<RequestError>);
     let sandbox = move || matches!(info.get(), Some(Ok(Some(i))) if i.kms == KmsBackend::Sandbox);
     // The configured key's region; before there is a key, the region the person chooses.
     let chosen_region = RwSignal::new(String::new());
@@ -65,7 +65,7 @@ pub fn PolicyCheckerPage() -> impl IntoView {
         let arn = ctx.key().map(|k| k.kms_arn);
         async move {
             let keys = api.sandbox_keys().await?;
-            Ok::<_, ApiError>(keys.items.into_iter().find(|k| Some(&k.arn) == arn.as_ref()))
+            Ok::<_, RequestError>(keys.items.into_iter().find(|k| Some(&k.arn) == arn.as_ref()))
         }
     });
     Effect::new(move |_| match load.value().get() {
@@ -74,7 +74,7 @@ pub fn PolicyCheckerPage() -> impl IntoView {
             loaded_key.set(Some(k));
             load_error.set(None);
         }
-        Some(Ok(None)) => load_error.set(Some(ApiError::Decode(
+        Some(Ok(None)) => load_error.set(Some(RequestError::Decode(
             "the sandbox KMS has no key with the project's ARN; paste the policy instead".into(),
         ))),
         Some(Err(e)) => load_error.set(Some(e)),

@@ -1,10 +1,11 @@
 //! The project's clusters, kept current: polled while any is changing, slower when none is, not
 //! at all while the tab is hidden; keyed rows so a status change re-renders one row.
 
-use super::project::use_project;
-use super::{mark_interactive, page_param};
 use crate::components::{Button, ButtonKind, ClusterTable, ErrorNotice, Loading, Pager, any_transitional};
+use crate::interactive::mark_interactive;
 use crate::live::{Live, use_poll};
+use crate::project::use_project;
+use crate::route::page_param;
 use crate::{format, state};
 use cmek_core::api::ListClustersResp;
 use leptos::prelude::*;
@@ -12,14 +13,6 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
 pub const PAGE_SIZE: i64 = 20;
-
-/// Why a cluster cannot be created in this project yet (CMEK project without a key).
-pub fn create_cluster_blocked(ctx: &super::project::ProjectCtx) -> Option<String> {
-    let p = ctx.loaded()?;
-    (p.aws_cmek_enabled && ctx.keys_loaded() && ctx.key().is_none()).then(|| {
-        "This project encrypts with a customer-managed key, and none is configured yet: configure the key on Encryption Access first. Its region is where the clusters will run.".to_owned()
-    })
-}
 
 #[component]
 pub fn ClustersPage() -> impl IntoView {
@@ -38,17 +31,10 @@ pub fn ClustersPage() -> impl IntoView {
         let navigate = navigate.clone();
         Callback::new(move |p: i64| navigate(&format!("{}?page={p}", ctx.path("clusters")), Default::default()))
     };
-    let blocked = Signal::derive(move || create_cluster_blocked(&ctx));
+    let blocked = Signal::derive(move || ctx.cmek().and_then(|c| c.create_cluster_blocked()).map(str::to_owned));
     // Only a change of total re-renders the table; a poll updates rows in place.
     let total = Memo::new(move |_| live.data.with(|d| d.as_ref().map(|d| d.total)));
-    let lock = move || {
-        ctx.loaded().filter(|p| p.aws_cmek_enabled).and(ctx.key()).map(|k| {
-            format!(
-                "Clusters of this project run in {} and encrypt with the project's key there.",
-                cmek_core::region::label(&k.region)
-            )
-        })
-    };
+    let lock = move || ctx.cmek().and_then(|c| c.clusters_locked());
     Effect::new(move |_| {
         // Only once the page is shown: it mounts hidden while the project loads.
         if live.loaded() && ctx.loaded().is_some() {

@@ -1,35 +1,25 @@
 //! Encryption Access: the project's key (region, ARN, health, rotation), and creating it:
 //! region, the key policy to add in AWS KMS (copy, download), the key ARN checked as it is typed.
 
-use super::project::{ProjectCtx, use_project};
-use crate::api::{Api, ApiError};
+use crate::api::Api;
 use crate::components::{
-    Button, ButtonKind, CopyButton, DownloadButton, EquivalentRequest, ErrorNotice, KeyHealthBadge, Loading,
+    ActionError, Button, ButtonKind, CopyButton, DownloadButton, EquivalentRequest, ErrorNotice, KeyHealthPanel,
+    Loading, focus, post_curl,
 };
+use crate::project::{ProjectCtx, use_project};
 use crate::{format, state};
 use cmek_core::api::{AwsCmekSpec, CloudProvider, ClusterType, CreateAwsCmekReq};
 use cmek_core::arn::KmsKeyArn;
-use cmek_core::ext::KeyHealth;
 use cmek_core::policy::{self, POLICY_FILE_NAME, PolicyRegion};
+use cmek_core::project_cmek::{ArnCheck, ProjectCmek, check_arn_as_typed};
 use leptos::html::{Input, Select};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
 /// Why Create Encryption Key cannot be used, or `None` when it can (also `None` while loading).
-pub fn create_key_blocked(ctx: &ProjectCtx) -> Option<String> {
-    let project = ctx.loaded()?;
-    if !project.aws_cmek_enabled {
-        return Some(
-            "Create Encryption Key is unavailable: this project was created without Customer-Managed Encryption Key, and CMEK cannot be turned on for an existing project.".to_owned(),
-        );
-    }
-    ctx.key().map(|k| {
-        format!(
-            "An encryption key is already configured for {}. A project encrypts with one key, in one region; to change key material, rotate the key in AWS KMS.",
-            k.region
-        )
-    })
+fn create_key_blocked(ctx: &ProjectCtx) -> Option<String> {
+    ctx.cmek()?.create_key_blocked()
 }
 
 /// The AWS regions a key can be configured for (where Dedicated clusters run on AWS).
@@ -107,97 +97,6 @@ fn ConfiguredKeys(keys: Vec<AwsCmekSpec>) -> impl IntoView {
     }
 }
 
-/// The health of the project's key, when the server reports it, with "Test now".
-#[component]
-pub fn KeyHealthPanel(
-    /// Set while a refusal above already lists why the key is unusable (the cluster page after a
-    /// refused resume): the panel then says so instead of listing the causes a second time, and
-    /// re-reads the health the refusal just recorded.
-    #[prop(optional, into)]
-    causes_shown_above: Signal<bool>,
-) -> impl IntoView {
-    let ctx = use_project();
-    let api = state::api();
-    let info = state::server_info();
-    let a = api.clone();
-    let health = LocalResource::new(move || {
-        let (api, id) = (a.clone(), ctx.id.get());
-        async move { api.key_health(&id).await }
-    });
-    let checked = RwSignal::new(None::<Result<Vec<KeyHealth>, ApiError>>);
-    let test_now = Action::new_local(move |_: &()| {
-        let (api, id) = (api.clone(), ctx.id.get_untracked());
-        async move { api.check_key_health(&id).await }
-    });
-    Effect::new(move |_| {
-        if let Some(r) = test_now.value().get() {
-            checked.set(Some(r.map(|l| l.items)));
-        }
-    });
-    let current = move || checked.get().or_else(|| health.get().map(|r| r.map(|l| l.items)));
-    Effect::new(move |was: Option<bool>| {
-        let now = causes_shown_above.get();
-        if now && was == Some(false) {
-            checked.set(None);
-            health.refetch();
-        }
-        now
-    });
-    view! {
-        <div class="health" aria-live="polite">
-            {move || match info.get() {
-                Some(Ok(None)) => view! {
-                    <p class="muted">"This server does not report key health (it offers plain v1beta only), so the key's state, rotation and last successful check cannot be shown."</p>
-                }.into_any(),
-                _ => match current() {
-                    None => view! { <Loading label="Checking the key's health"/> }.into_any(),
-                    Some(Err(e)) => view! { <ErrorNotice error=Signal::stored(e) doing="Loading the key's health"/> }.into_any(),
-                    Some(Ok(items)) => items.into_iter().next().map(|h| view! { <HealthFacts health=h causes_shown_above=causes_shown_above/> }.into_any())
-                        .unwrap_or_else(|| view! { <p class="muted">"No key to check."</p> }.into_any()),
-                },
-            }}
-            <Show when=move || !matches!(info.get(), Some(Ok(None)))>
-                <div class="actions">
-                    <Button pending=test_now.pending() id="test-key" on_click=Callback::new(move |_| { test_now.dispatch_local(()); })>"Test now"</Button>
-                    <A href=move || ctx.path("encryption/check") attr:class="btn">"Check the key policy"</A>
-                </div>
-            </Show>
-        </div>
-    }
-}
-
-/// The facts of one key health record.
-#[component]
-pub fn HealthFacts(
-    health: KeyHealth,
-    /// The causes are listed by a refusal above: refer to it rather than list them again.
-    #[prop(optional, into)]
-    causes_shown_above: Signal<bool>,
-) -> impl IntoView {
-    let state = health.state;
-    let rotation = health.rotation.clone();
-    view! {
-        <dl class="facts" id="key-health">
-            <dt>"Health"</dt><dd><KeyHealthBadge state=state/></dd>
-            <dt>"Key state in KMS"</dt><dd>{health.key_state.map(|s| s.as_str()).unwrap_or("unknown")}</dd>
-            <dt>"Checked"</dt><dd>{health.checked_at.map(format::time).unwrap_or_else(|| "not yet".into())}</dd>
-            <dt>"Last accessible"</dt><dd>{health.last_ok_at.map(format::time).unwrap_or_else(|| "never".into())}</dd>
-            {health.deletion_date.map(|d| view! { <dt>"Deletion date"</dt><dd class="warn">{format::time(d)}</dd> })}
-            <dt>"Rotation"</dt><dd>{format::rotation(rotation.as_ref())}</dd>
-        </dl>
-        {(!health.causes.is_empty()).then_some(move || if causes_shown_above.get() {
-            view! { <p class="muted" id="key-causes-above">"Why the service cannot use this key: see the refusal above."</p> }.into_any()
-        } else {
-            view! {
-                <div class="notice error" id="key-causes">
-                    <p class="headline">"The service cannot use this key:"</p>
-                    <ul class="causes">{health.causes.iter().map(|c| view! { <li>{c.clone()}</li> }).collect_view()}</ul>
-                </div>
-            }.into_any()
-        })}
-    }
-}
-
 /// The key policy for `region`, with Copy and Download, and what to do with it.
 #[component]
 pub fn PolicyBlock(
@@ -246,7 +145,7 @@ pub fn CreateKeyPage() -> impl IntoView {
     let navigate = use_navigate();
     let scope = move || if any_region.get() { PolicyRegion::Any } else { PolicyRegion::Region(region.get()) };
     let policy_text = Signal::derive(move || policy::template_text(account.get().as_deref(), &scope()));
-    let arn_check = Memo::new(move |_| arn_message(&arn.get(), &region.get()));
+    let arn_check = Memo::new(move |_| check_arn_as_typed(&arn.get(), &region.get()));
     let region_error =
         move || (submitted.get() && region.with(String::is_empty)).then_some("Choose the region of the key.");
     let request = move || CreateAwsCmekReq { specs: vec![AwsCmekSpec { region: region.get(), kms_arn: arn.get() }] };
@@ -274,26 +173,14 @@ pub fn CreateKeyPage() -> impl IntoView {
         submitted.set(true);
         // Focus goes to the first field in error.
         if region.with_untracked(String::is_empty) {
-            if let Some(el) = region_ref.get_untracked() {
-                let _ = el.focus();
-            }
-            return;
+            return focus(region_ref);
         }
         if matches!(arn_check.get_untracked(), ArnCheck::Error(_)) {
-            if let Some(el) = arn_ref.get_untracked() {
-                let _ = el.focus();
-            }
-            return;
+            return focus(arn_ref);
         }
         create.dispatch_local(request());
     };
-    let curl = {
-        let api = state::api();
-        Signal::derive(move || {
-            let body = serde_json::to_string(&request()).unwrap_or_default();
-            format::curl("POST", &api.url(&Api::aws_cmek_path(&ctx.id.get())), Some(&body))
-        })
-    };
+    let curl = post_curl(move || Api::aws_cmek_path(&ctx.id.get()), request);
     let aws_cli = Signal::derive(move || {
         let key = if arn.with(String::is_empty) { "YOUR_KEY_ARN".to_owned() } else { arn.get() };
         let r = region.get();
@@ -314,7 +201,7 @@ pub fn CreateKeyPage() -> impl IntoView {
                 <div class="notice info" role="status"><p>{why}</p>
                 <p><A href=ctx.path("encryption")>"Back to Encryption Access"</A></p></div>
             })}
-            <Show when=move || ctx.loaded().is_some_and(|p| p.aws_cmek_enabled) && ctx.keys_loaded() && ctx.key().is_none()>
+            <Show when=move || ctx.cmek() == Some(ProjectCmek::NoKey)>
                 <form novalidate on:submit=move |ev| { ev.prevent_default(); submit(); }>
                     <div class="field">
                         <span class="label">"Key provider"</span>
@@ -372,9 +259,7 @@ pub fn CreateKeyPage() -> impl IntoView {
                             {move || matches!(arn_check.get(), ArnCheck::Ok { multi_region: true }).then(|| view! { " " <span class="badge idle" id="mrk-badge">"Multi-Region key"</span> })}
                         </p>
                     </div>
-                    <Show when=move || failed.with(Option::is_some)>
-                        <ErrorNotice error=Signal::derive(move || failed.get().unwrap_or(ApiError::Aborted)) doing="Creating the encryption key"/>
-                    </Show>
+                    <ActionError error=failed doing="Creating the encryption key"/>
                     <div class="actions">
                         <Button submit=true kind=ButtonKind::Primary pending=create.pending() id="create-key-submit">"Create"</Button>
                         <A href=move || ctx.path("encryption") attr:class="btn">"Cancel"</A>
@@ -393,7 +278,7 @@ pub fn arn_example(region: &str) -> String {
     format!("arn:aws:kms:{region}:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
 }
 
-/// The create-key form as typed, kept for the tab's session.
+/// The create-key form as typed, kept in the tab (`crate::drafts`).
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 struct KeyDraft {
@@ -406,37 +291,9 @@ fn key_draft_name(project_id: &str) -> String {
 }
 
 fn load_key_draft(project_id: &str) -> Option<KeyDraft> {
-    let s = web_sys::window()?.session_storage().ok()??;
-    serde_json::from_str(&s.get_item(&key_draft_name(project_id)).ok()??).ok()
+    crate::drafts::load(&key_draft_name(project_id))
 }
 
 fn save_key_draft(project_id: &str, d: Option<&KeyDraft>) {
-    if let Some(s) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
-        let _ = match d {
-            Some(d) => s.set_item(&key_draft_name(project_id), &serde_json::to_string(d).unwrap_or_default()),
-            None => s.remove_item(&key_draft_name(project_id)),
-        };
-    }
-}
-
-/// What the ARN field says, as the person types.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ArnCheck {
-    Empty,
-    Error(String),
-    Ok { multi_region: bool },
-}
-
-/// The same parser and region rule the server applies.
-pub fn arn_message(arn: &str, region: &str) -> ArnCheck {
-    if arn.is_empty() {
-        return ArnCheck::Empty;
-    }
-    match KmsKeyArn::parse(arn) {
-        Err(e) => ArnCheck::Error(e.to_string()),
-        Ok(a) => match a.check_region(region) {
-            Err(m) if !region.is_empty() => ArnCheck::Error(m.to_string()),
-            _ => ArnCheck::Ok { multi_region: a.is_multi_region() },
-        },
-    }
+    crate::drafts::save(&key_draft_name(project_id), d)
 }

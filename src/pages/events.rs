@@ -1,9 +1,9 @@
 //! The project's timeline: key and cluster events from the server's events extension.
 
-use super::page_param;
-use super::project::use_project;
 use crate::components::{ErrorNotice, Loading, Pager};
 use crate::live::{Live, use_poll};
+use crate::project::use_project;
+use crate::route::page_param;
 use crate::{format, state};
 use cmek_core::ext::ListEventsResp;
 use leptos::prelude::*;

@@ -1,6 +1,6 @@
-//! One file per route (and `backups.rs`, the backups panel of a cluster's page).
+//! One module per route (`cluster_detail/` holds its backups panel). Pages import components,
+//! state and the API, never another page (crates/tidy/tests/console.rs checks it).
 
-pub mod backups;
 pub mod checker;
 pub mod cluster_create;
 pub mod cluster_detail;
@@ -24,22 +24,4 @@ pub fn NotFound() -> impl IntoView {
             <p>"There is nothing at this address. " <A href="/">"Go to the projects"</A> "."</p>
         </section>
     }
-}
-
-/// Marks the moment the first data of a page is on screen and its handlers are attached (the
-/// benchmark reads it with `performance.getEntriesByName`).
-pub fn mark_interactive() {
-    thread_local! { static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) }; }
-    if DONE.with(|d| d.replace(true)) {
-        return;
-    }
-    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
-        let _ = p.mark("cmek:interactive");
-    }
-}
-
-/// The `page` query parameter (1 when absent or not a number).
-pub fn page_param() -> Signal<i64> {
-    let q = leptos_router::hooks::use_query_map();
-    Signal::derive(move || q.read().get("page").and_then(|p| p.parse().ok()).filter(|p: &i64| *p >= 1).unwrap_or(1))
 }

@@ -1,58 +1,15 @@
-//! The frame of every project page: which project, its name and CMEK flag, its configured key,
-//! and the tabs. v1beta has no "get project", so the project is found in the list.
+//! The frame of every project page: which project, its name and CMEK flag, its configured key
+//! (provided to the pages below as `crate::project::ProjectCtx`), and the tabs.
 
-use crate::api::ApiError;
 use crate::components::{CmekBadge, ErrorNotice, Loading};
+use crate::project::ProjectCtx;
 use crate::state;
-use cmek_core::api::{AwsCmekSpec, ListAwsCmekResp, Project};
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
-use leptos_router::hooks::use_params_map;
-
-/// What the project pages share.
-#[derive(Clone, Copy)]
-pub struct ProjectCtx {
-    pub id: Memo<String>,
-    pub project: LocalResource<Result<Option<Project>, ApiError>>,
-    /// The configured key(s) (`GET …/aws-cmek`).
-    pub keys: LocalResource<Result<ListAwsCmekResp, ApiError>>,
-}
-
-impl ProjectCtx {
-    /// The project once loaded (and found).
-    pub fn loaded(&self) -> Option<Project> {
-        match self.project.get() {
-            Some(Ok(Some(p))) => Some(p),
-            _ => None,
-        }
-    }
-
-    /// The project's configured key, once loaded.
-    pub fn key(&self) -> Option<AwsCmekSpec> {
-        match self.keys.get() {
-            Some(Ok(k)) => k.items.into_iter().next(),
-            _ => None,
-        }
-    }
-
-    /// Whether the keys have loaded (successfully).
-    pub fn keys_loaded(&self) -> bool {
-        matches!(self.keys.get(), Some(Ok(_)))
-    }
-
-    pub fn path(&self, rest: &str) -> String {
-        format!("/projects/{}/{rest}", self.id.get())
-    }
-}
-
-pub fn use_project() -> ProjectCtx {
-    expect_context::<ProjectCtx>()
-}
 
 #[component]
 pub fn ProjectLayout() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("project_id").unwrap_or_default());
+    let id = crate::route::project_id();
     let api = state::api();
     let a = api.clone();
     let project = LocalResource::new(move || {

@@ -1,8 +1,11 @@
 //! The organisation's projects, and creating one (with or without CMEK, fixed for its life).
 
-use super::{mark_interactive, page_param};
-use crate::api::ApiError;
-use crate::components::{Button, ButtonKind, CmekBadge, EquivalentRequest, ErrorNotice, Loading, Pager};
+use crate::api::RequestError;
+use crate::components::{
+    ActionError, Button, ButtonKind, CmekBadge, EquivalentRequest, ErrorNotice, Loading, Pager, focus, post_curl,
+};
+use crate::interactive::mark_interactive;
+use crate::route::page_param;
 use crate::{format, state};
 use cmek_core::api::{CreateProjectReq, ListProjectsResp};
 use cmek_core::cmek::check_project_name;
@@ -17,7 +20,7 @@ const PAGE_SIZE: i64 = 10;
 pub fn ProjectsPage() -> impl IntoView {
     let api = state::api();
     let page = page_param();
-    let projects: LocalResource<Result<ListProjectsResp, ApiError>> = LocalResource::new(move || {
+    let projects: LocalResource<Result<ListProjectsResp, RequestError>> = LocalResource::new(move || {
         let (api, p) = (api.clone(), page.get());
         async move { api.list_projects(p, PAGE_SIZE).await }
     });
@@ -123,20 +126,11 @@ pub fn CreateProjectPage() -> impl IntoView {
         }
         check();
         if name_error.get_untracked().is_some() {
-            if let Some(i) = name_input.get_untracked() {
-                let _ = i.focus();
-            }
-            return;
+            return focus(name_input);
         }
         create.dispatch_local(request());
     };
-    let curl = {
-        let api = state::api();
-        Signal::derive(move || {
-            let body = serde_json::to_string(&request()).unwrap_or_default();
-            format::curl("POST", &api.url("/api/v1beta/projects"), Some(&body))
-        })
-    };
+    let curl = post_curl(|| "/api/v1beta/projects".to_owned(), request);
     view! {
         <section class="page narrow">
             <nav class="crumbs" aria-label="Breadcrumb"><A href="/">"Projects"</A> " › " <span aria-current="page">"Create project"</span></nav>
@@ -173,9 +167,7 @@ pub fn CreateProjectPage() -> impl IntoView {
                         }}</p>
                     </div>
                 </div>
-                <Show when=move || failed.with(Option::is_some)>
-                    <ErrorNotice error=Signal::derive(move || failed.get().unwrap_or(ApiError::Aborted)) doing="Creating the project"/>
-                </Show>
+                <ActionError error=failed doing="Creating the project"/>
                 <div class="actions">
                     <Button submit=true kind=ButtonKind::Primary pending=create.pending() id="create-project">"Create project"</Button>
                     <A href="/" attr:class="btn">"Cancel"</A>

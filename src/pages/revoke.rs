@@ -3,19 +3,19 @@
 //! resume) every cluster with per-cluster progress. Progress comes from the server's state, so
 //! the flow can be left and picked up again.
 
-use super::cluster_detail::is_key_refusal;
-use super::encryption::HealthFacts;
-use super::project::use_project;
-use crate::api::{Api, ApiError};
+use crate::api::RequestError;
 use crate::components::{
-    Button, ButtonKind, ClusterStatusBadge, ClusterTable, ConfirmDialog, EquivalentRequest, ErrorNotice, Loading,
+    Button, ButtonKind, ClusterStatusBadge, ClusterTable, ConfirmDialog, EquivalentRequest, ErrorNotice, HealthFacts,
+    KeyRefusalLinks, Loading,
 };
 use crate::live::{Live, use_poll};
+use crate::project::use_project;
 use crate::{format, state};
 use cmek_core::api::{ClusterItem, ClusterStatus, UpdateClusterReq};
 use cmek_core::ext::{KeyHealth, KmsBackend};
 use cmek_core::kms::KeyHealthState;
 use cmek_core::policy::{self, Grant, PolicyRegion};
+use cmek_core::project_cmek::is_key_refusal;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -24,7 +24,7 @@ use leptos_router::components::A;
 enum Outcome {
     Sending,
     Accepted,
-    Refused(ApiError),
+    Refused(RequestError),
 }
 
 /// Every cluster of the project, kept current while any is changing.
@@ -42,7 +42,7 @@ fn all_clusters() -> Live<Vec<ClusterItem>> {
 }
 
 /// "Test the key now": re-checks the key and answers its health.
-type CheckAction = Action<(), Result<Vec<KeyHealth>, ApiError>>;
+type CheckAction = Action<(), Result<Vec<KeyHealth>, RequestError>>;
 
 /// The key's health, re-checked on demand.
 fn key_health() -> (Live<Vec<KeyHealth>>, CheckAction) {
@@ -66,31 +66,52 @@ fn key_health() -> (Live<Vec<KeyHealth>>, CheckAction) {
     (live, check)
 }
 
-/// Sends `req` to each cluster in turn, recording each outcome as it comes.
-fn run_bulk(
-    api: Api,
-    project_id: String,
-    targets: Vec<ClusterItem>,
-    req: UpdateClusterReq,
+/// A pause or resume of every cluster in one status: the clusters it is for, whether it is under
+/// way, and each cluster's outcome.
+#[derive(Clone, Copy)]
+struct Bulk {
+    targets: Signal<Vec<ClusterItem>>,
     outcomes: RwSignal<Vec<(String, Outcome)>>,
-    done: Callback<()>,
-) {
-    leptos::task::spawn_local(async move {
-        for c in targets {
-            outcomes.update(|o| o.push((c.id.clone(), Outcome::Sending)));
-            let r = api.update_cluster(&project_id, &c.id, &req).await;
-            let outcome = match r {
-                Ok(_) => Outcome::Accepted,
-                Err(e) => Outcome::Refused(e),
-            };
-            outcomes.update(|o| {
-                if let Some(x) = o.iter_mut().find(|(id, _)| *id == c.id) {
-                    x.1 = outcome;
-                }
-            });
-        }
-        done.run(());
+    running: RwSignal<bool>,
+    /// Sends the change to each target in turn, recording each outcome as it comes.
+    start: Callback<()>,
+}
+
+/// The bulk change `req` for every cluster of `clusters` that is `from`.
+fn bulk(clusters: Live<Vec<ClusterItem>>, from: ClusterStatus, req: UpdateClusterReq) -> Bulk {
+    let ctx = use_project();
+    let api = state::api();
+    let targets = Signal::derive(move || {
+        clusters.data.with(|d| {
+            d.as_ref()
+                .map(|l| l.iter().filter(|c| c.status.cluster_status == from).cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
     });
+    let outcomes = RwSignal::new(Vec::<(String, Outcome)>::new());
+    let running = RwSignal::new(false);
+    let start = Callback::new(move |_| {
+        running.set(true);
+        let (api, project_id, targets, req) =
+            (api.clone(), ctx.id.get_untracked(), targets.get_untracked(), req.clone());
+        leptos::task::spawn_local(async move {
+            for c in targets {
+                outcomes.update(|o| o.push((c.id.clone(), Outcome::Sending)));
+                let outcome = match api.update_cluster(&project_id, &c.id, &req).await {
+                    Ok(_) => Outcome::Accepted,
+                    Err(e) => Outcome::Refused(e),
+                };
+                outcomes.update(|o| {
+                    if let Some(x) = o.iter_mut().find(|(id, _)| *id == c.id) {
+                        x.1 = outcome;
+                    }
+                });
+            }
+            running.set(false);
+            clusters.refresh();
+        });
+    });
+    Bulk { targets, outcomes, running, start }
 }
 
 /// The per-cluster progress of a bulk operation: the cluster's live status and what was sent.
@@ -118,10 +139,10 @@ fn Progress(
                             Outcome::Accepted if done => view! { <span class="field-ok">"done"</span> }.into_any(),
                             Outcome::Accepted => view! { <span>"accepted, in progress"</span> }.into_any(),
                             Outcome::Refused(e) => {
-                                let key = is_key_refusal(&e);
+                                let key = e.code().is_some_and(is_key_refusal);
                                 view! {
                                     <span class="field-error">"refused: " {e.message()}</span>
-                                    {key.then(|| view! { <super::cluster_detail::KeyRefusalLinks/> })}
+                                    {key.then(|| view! { <KeyRefusalLinks/> })}
                                 }.into_any()
                             }
                         }}
@@ -167,25 +188,12 @@ fn SandboxKeyLink(arn: String) -> impl IntoView {
 #[component]
 pub fn RevokePage() -> impl IntoView {
     let ctx = use_project();
-    let api = state::api();
     let account = state::service_account();
     let clusters = all_clusters();
     let (health, check) = key_health();
-    let outcomes = RwSignal::new(Vec::<(String, Outcome)>::new());
-    let running = RwSignal::new(false);
     let confirm = RwSignal::new(false);
-    let to_pause = Signal::derive(move || {
-        clusters.data.with(|d| {
-            d.as_ref()
-                .map(|l| {
-                    l.iter()
-                        .filter(|c| c.status.cluster_status == ClusterStatus::Available)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-    });
+    let pausing = bulk(clusters, ClusterStatus::Available, UpdateClusterReq::pause(true));
+    let (to_pause, running) = (pausing.targets, pausing.running);
     let revoked = move || {
         health.data.with(|h| {
             h.as_ref().and_then(|h| h.first()).is_some_and(|h| !h.state.is_ok() && h.state != KeyHealthState::Unknown)
@@ -200,20 +208,6 @@ pub fn RevokePage() -> impl IntoView {
         }
     });
     let already_revoked = move || on_arrival.get() == Some(true);
-    let pause_all = move || {
-        running.set(true);
-        run_bulk(
-            api.clone(),
-            ctx.id.get_untracked(),
-            to_pause.get_untracked(),
-            UpdateClusterReq::pause(true),
-            outcomes,
-            Callback::new(move |_| {
-                running.set(false);
-                clusters.refresh();
-            }),
-        );
-    };
     let blocked = Signal::derive(move || {
         if running.get() {
             Some("Pausing is under way.".to_owned())
@@ -273,7 +267,7 @@ pub fn RevokePage() -> impl IntoView {
                     <Button kind=ButtonKind::Primary id="pause-all" disabled_reason=blocked on_click=Callback::new(move |_| confirm.set(true))>
                         {move || format!("Pause {}", running_count(to_pause.with(Vec::len)))}
                     </Button>
-                    <Progress clusters=clusters outcomes=outcomes target=ClusterStatus::Paused/>
+                    <Progress clusters=clusters outcomes=pausing.outcomes target=ClusterStatus::Paused/>
                 </li>
             </ol>
             <ConfirmDialog open=confirm
@@ -281,7 +275,7 @@ pub fn RevokePage() -> impl IntoView {
                 body=Signal::derive(move || format!("These clusters stop serving: {}. They cannot resume until the key's access is restored.",
                     to_pause.with(|l| l.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(", "))))
                 confirm_label=Signal::derive(|| "Pause all".to_owned())
-                on_confirm=Callback::new(move |_| pause_all())/>
+                on_confirm=pausing.start/>
         </section>
     }
 }
@@ -289,21 +283,11 @@ pub fn RevokePage() -> impl IntoView {
 #[component]
 pub fn RestorePage() -> impl IntoView {
     let ctx = use_project();
-    let api = state::api();
     let account = state::service_account();
     let clusters = all_clusters();
     let (health, check) = key_health();
-    let outcomes = RwSignal::new(Vec::<(String, Outcome)>::new());
-    let running = RwSignal::new(false);
-    let to_resume = Signal::derive(move || {
-        clusters.data.with(|d| {
-            d.as_ref()
-                .map(|l| {
-                    l.iter().filter(|c| c.status.cluster_status == ClusterStatus::Paused).cloned().collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-    });
+    let resuming = bulk(clusters, ClusterStatus::Paused, UpdateClusterReq::pause(false));
+    let (to_resume, running) = (resuming.targets, resuming.running);
     let accessible = move || health.data.with(|h| h.as_ref().and_then(|h| h.first()).is_some_and(|h| h.state.is_ok()));
     let blocked = Signal::derive(move || {
         if running.get() {
@@ -318,20 +302,6 @@ pub fn RestorePage() -> impl IntoView {
             None
         }
     });
-    let resume_all = move |_| {
-        running.set(true);
-        run_bulk(
-            api.clone(),
-            ctx.id.get_untracked(),
-            to_resume.get_untracked(),
-            UpdateClusterReq::pause(false),
-            outcomes,
-            Callback::new(move |_| {
-                running.set(false);
-                clusters.refresh();
-            }),
-        );
-    };
     view! {
         <section aria-labelledby="restore-title">
             <h2 id="restore-title">"Restore TiDB Cloud's access to the key"</h2>
@@ -361,10 +331,10 @@ pub fn RestorePage() -> impl IntoView {
                     <h3>"Step 3. Resume the paused clusters"</h3>
                     {move || clusters.error.get().map(|e| view! { <ErrorNotice error=Signal::stored(e) doing="Loading the clusters"/> })}
                     <p>{move || format!("{}.", paused_count(to_resume.with(Vec::len)))}</p>
-                    <Button kind=ButtonKind::Primary id="resume-all" disabled_reason=blocked on_click=Callback::new(resume_all)>
+                    <Button kind=ButtonKind::Primary id="resume-all" disabled_reason=blocked on_click=resuming.start>
                         {move || format!("Resume {}", paused_count(to_resume.with(Vec::len)))}
                     </Button>
-                    <Progress clusters=clusters outcomes=outcomes target=ClusterStatus::Available/>
+                    <Progress clusters=clusters outcomes=resuming.outcomes target=ClusterStatus::Available/>
                 </li>
             </ol>
         </section>

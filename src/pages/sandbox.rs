@@ -1,7 +1,7 @@
 //! The sandbox KMS (only when the server runs one): what a person would do in the AWS KMS
 //! console — create a key, edit its policy, disable/enable, schedule/cancel deletion, rotate.
 
-use crate::api::ApiError;
+use crate::api::{RequestError, SandboxKeyAction};
 use crate::components::{Button, ButtonKind, ConfirmDialog, ErrorNotice, Loading};
 use crate::{format, state};
 use cmek_core::api::{CloudProvider, ClusterType};
@@ -10,7 +10,7 @@ use cmek_core::kms::{DELETION_WINDOW_DAYS, KeyState, ROTATION_PERIOD_DAYS};
 use cmek_core::policy::{self, PolicyRegion};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 
 /// Shows `children` only when the server runs the sandbox KMS; says so otherwise.
 #[component]
@@ -142,10 +142,9 @@ pub fn SandboxKmsPage() -> impl IntoView {
 
 #[component]
 pub fn SandboxKeyPage() -> impl IntoView {
-    let params = use_params_map();
-    let key_id = Memo::new(move |_| params.read().get("key_id").unwrap_or_default());
+    let key_id = crate::route::sandbox_key_id();
     let api = state::api();
-    let key = RwSignal::new(None::<Result<SandboxKey, ApiError>>);
+    let key = RwSignal::new(None::<Result<SandboxKey, RequestError>>);
     // Kept here: a saved change re-renders the key's view, and the confirmation must survive it.
     let done = RwSignal::new(None::<String>);
     let load = Action::new_local({
@@ -240,15 +239,15 @@ fn KeyView(key: SandboxKey, done: RwSignal<Option<String>>, on_change: Callback<
         async move {
             let key = match &op {
                 KeyOp::SavePolicy(p) => api.put_key_policy(&id, p.clone()).await,
-                KeyOp::Disable => api.sandbox_key_action(&id, "disable").await,
-                KeyOp::Enable => api.sandbox_key_action(&id, "enable").await,
+                KeyOp::Disable => api.sandbox_key_action(&id, SandboxKeyAction::Disable).await,
+                KeyOp::Enable => api.sandbox_key_action(&id, SandboxKeyAction::Enable).await,
                 KeyOp::ScheduleDeletion(d) => api.schedule_key_deletion(&id, *d).await,
-                KeyOp::CancelDeletion => api.sandbox_key_action(&id, "cancel-deletion").await,
-                KeyOp::RotateNow => api.sandbox_key_action(&id, "rotate").await,
+                KeyOp::CancelDeletion => api.sandbox_key_action(&id, SandboxKeyAction::CancelDeletion).await,
+                KeyOp::RotateNow => api.sandbox_key_action(&id, SandboxKeyAction::Rotate).await,
                 KeyOp::RotationOn(p) => api.set_key_rotation(&id, true, Some(*p)).await,
                 KeyOp::RotationOff => api.set_key_rotation(&id, false, None).await,
             }?;
-            Ok::<_, ApiError>((op, key))
+            Ok::<_, RequestError>((op, key))
         }
     });
     Effect::new(move |_| {

@@ -2,31 +2,13 @@
 //! the token travels in the fragment, so it never reaches a log or a Referer. An operator may also
 //! set a password. API keys never reach the browser: the console holds an HttpOnly session cookie.
 
-use crate::api::ApiError;
+use crate::api::RequestError;
 use crate::components::{Button, ButtonKind, ErrorNotice};
-use crate::state::{self, Session};
+use crate::session::{self, ApiAccess, forget_link, token_from_link};
+use crate::state;
 use cmek_core::ext::SignInReq;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-
-/// The token in `#token=…`, if the page was opened from the sign-in link.
-pub(crate) fn token_from_link() -> Option<String> {
-    let hash = web_sys::window()?.location().hash().ok()?;
-    hash.trim_start_matches('#')
-        .split('&')
-        .find_map(|p| p.strip_prefix("token="))
-        .map(str::to_owned)
-        .filter(|t| !t.is_empty())
-}
-
-/// Takes the token out of the address bar once it has signed in. `replaceState` rewrites the
-/// current history entry only: the browser's list of visited pages may still hold the link,
-/// which is why a link signs in once and expires (`--sign-in-link-minutes`).
-fn forget_link() {
-    if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
-        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
-    }
-}
 
 /// The sign-in form: the link's token if there is one, else a password.
 #[component]
@@ -44,7 +26,7 @@ fn SignInForm(
         if let Some(Ok(info)) = attempt.value().get() {
             // Only now: a refused attempt (e.g. 429) can be retried from this page.
             forget_link();
-            state::signed_in(info);
+            session::signed_in(info);
             on_done.run(());
         }
     });
@@ -89,12 +71,12 @@ fn SignInForm(
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let navigate = use_navigate();
-    let session = state::session();
+    let access = session::access();
     let on_done = Callback::new(move |_| navigate("/", Default::default()));
     view! {
         <section class="page narrow" aria-labelledby="sign-in-title">
             <h1 id="sign-in-title">"Sign in"</h1>
-            {move || matches!(session.get(), Session::SignedIn).then(|| view! { <p class="field-ok">"You are signed in."</p> })}
+            {move || matches!(access.get(), ApiAccess::SignedIn).then(|| view! { <p class="field-ok">"You are signed in."</p> })}
             <SignInForm on_done=on_done/>
         </section>
     }
@@ -104,28 +86,19 @@ pub fn SignInPage() -> impl IntoView {
 /// the page, so nothing typed is lost.
 #[component]
 pub fn SessionEnded() -> impl IntoView {
-    let api = state::api();
-    let session = state::session();
-    let recheck = Action::new_local(move |_: &()| {
-        let api = api.clone();
-        async move { api.session().await }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(Some(info))) = recheck.value().get() {
-            state::signed_in(info);
-        }
-    });
+    let access = session::access();
+    let recheck = session::recheck_action();
     view! {
         <div class="overlay">
             <div class="card session-ended" role="dialog" aria-modal="true" aria-labelledby="session-ended-title" id="session-ended">
                 <h2 id="session-ended-title">"Your session has ended"</h2>
                 <p>"What you typed on this page is kept. Sign in again, then carry on where you were."</p>
-                <SignInForm on_done=Callback::new(move |_| session.set(Session::SignedIn))/>
+                <SignInForm on_done=Callback::new(move |_| access.set(ApiAccess::SignedIn))/>
                 <p class="help">"Signed in with a new link in another tab?"</p>
                 <Button id="session-recheck" pending=recheck.pending() on_click=Callback::new(move |_| { recheck.dispatch_local(()); })>
                     "Check again"
                 </Button>
-                {move || matches!(recheck.value().get(), Some(Ok(None) | Err(_))).then(|| view! { <p class="field-error">"Still signed out."</p> })}
+                {move || (recheck.value().get() == Some(false)).then(|| view! { <p class="field-error">"Still signed out."</p> })}
             </div>
         </div>
     }
@@ -134,30 +107,16 @@ pub fn SessionEnded() -> impl IntoView {
 /// Signs out, then shows the sign-in page.
 #[component]
 pub fn SignOutButton() -> impl IntoView {
-    let api = state::api();
-    let session = state::session();
-    let out = Action::new_local(move |_: &()| {
-        let api = api.clone();
-        async move { api.sign_out().await }
-    });
-    Effect::new(move |_| {
-        if out.value().get().is_some() {
-            api_forget();
-            session.set(Session::SignedOut { ended: false });
-        }
-    });
+    let access = session::access();
+    let out = session::sign_out_action();
     view! {
-        <Show when=move || matches!(session.get(), Session::SignedIn)>
+        <Show when=move || matches!(access.get(), ApiAccess::SignedIn)>
             <button type="button" class="link-button" id="sign-out" on:click=move |_| { out.dispatch_local(()); }>"Sign out"</button>
         </Show>
     }
 }
 
-fn api_forget() {
-    state::api().set_csrf_token(None);
-}
-
 /// Whether an error means the server is out of reach (for the page shown before signing in).
-pub fn unreachable_message(e: &ApiError) -> String {
+pub fn unreachable_message(e: &RequestError) -> String {
     format!("The console cannot reach its server: {}", e.message())
 }

@@ -354,3 +354,43 @@ pub fn strict_idempotent_create(
     });
     sent
 }
+
+// ---------------------------------------------------------------- shared fixtures
+
+/// The Dedicated cluster the cluster and backup tests open (in the CMEK project).
+pub const CLUSTER_ID: &str = "1379661944646414001";
+pub const CLUSTER_NAME: &str = "orders-db";
+
+/// `CLUSTER_ID` as the API answers it, in `status`: 2 TiDB and 3 TiKV nodes in us-west-2.
+pub fn cluster_json(status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": CLUSTER_ID, "project_id": CMEK_PROJECT, "name": CLUSTER_NAME,
+        "cluster_type": "DEDICATED", "cloud_provider": "AWS", "region": "us-west-2",
+        "create_timestamp": "1795833200",
+        "config": {"port": 4000, "components": {
+            "tidb": {"node_size": "8C16G", "node_quantity": 2},
+            "tikv": {"node_size": "8C32G", "node_quantity": 3, "storage_size_gib": 500}
+        }},
+        "status": {"tidb_version": "v7.5.0", "cluster_status": status}
+    })
+}
+
+impl Mounted {
+    /// Waits for the button `css` to be disabled the accessible way (`aria-disabled`, not
+    /// `disabled`: it stays focusable, and takes focus), with one visible element, on the page,
+    /// saying why; answers that reason.
+    pub async fn disabled_with_reason(&self, css: &str) -> String {
+        let button = self.wait_for(&format!("{css}[aria-disabled='true']")).await;
+        // Still a button a keyboard reaches: no `disabled`, and it takes focus.
+        assert!(!button.has_attribute("disabled"), "stays focusable: {}", button.outer_html());
+        button.unchecked_ref::<HtmlElement>().focus().unwrap();
+        assert_eq!(self.focused_id(), button.id());
+        // The reason is on screen and is what the button's description points at.
+        let described = self.described_by(&button);
+        assert_eq!(described.len(), 1, "aria-describedby names one element: {}", button.outer_html());
+        let reason = &described[0];
+        assert!(self.root.contains(Some(reason)), "the reason is part of the page");
+        assert!(is_visible(reason), "the reason is visible: {}", reason.outer_html());
+        reason.text_content().unwrap_or_default()
+    }
+}

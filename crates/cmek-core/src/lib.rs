@@ -16,6 +16,7 @@ pub mod kms;
 pub mod lifecycle;
 pub mod page;
 pub mod policy;
+pub mod project_cmek;
 pub mod region;
 pub mod text;
 

@@ -1,47 +1,19 @@
 //! One cluster: status (kept current), components, nodes, connection, what encrypts it, and
-//! pause / resume / delete behind confirmations that name it.
+//! pause / resume / delete behind confirmations that name it; its backups (`backups.rs`).
 
-use super::backups::ClusterBackups;
-use super::encryption::KeyHealthPanel;
-use super::project::use_project;
-use crate::api::ApiError;
-use crate::components::{ClusterStatusBadge, ConfirmDialog, EquivalentRequest, ErrorNotice, Loading};
+mod backups;
+
+use crate::components::{
+    ActionError, ClusterStatusBadge, ConfirmDialog, EquivalentRequest, ErrorNotice, KeyHealthPanel, Loading,
+};
 use crate::live::{Live, use_poll};
+use crate::project::use_project;
 use crate::{format, state};
-use cmek_core::ErrorCode;
+use backups::ClusterBackups;
 use cmek_core::api::{ClusterItem, ClusterStatus, ClusterType, NodeItem, UpdateClusterReq};
+use cmek_core::project_cmek::{ProjectCmek, is_key_refusal};
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
-
-/// Whether a refusal is about the project's key (so the page points at its health and policy).
-pub fn is_key_refusal(e: &ApiError) -> bool {
-    matches!(
-        e.code(),
-        Some(
-            ErrorCode::KeyAccessDenied
-                | ErrorCode::KeyDisabled
-                | ErrorCode::KeyPendingDeletion
-                | ErrorCode::KeyNotFound
-                | ErrorCode::KmsUnreachable
-        )
-    )
-}
-
-/// Where to look when the key refused: the key's health and the policy checker.
-#[component]
-pub fn KeyRefusalLinks() -> impl IntoView {
-    let ctx = use_project();
-    view! {
-        <p class="key-links">
-            <A href=move || ctx.path("encryption")>"See the key's health"</A>
-            " · "
-            <A href=move || ctx.path("encryption/check")>"Check the key policy"</A>
-            " · "
-            <A href=move || ctx.path("restore")>"Restore access step by step"</A>
-        </p>
-    }
-}
+use leptos_router::hooks::use_navigate;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -53,8 +25,7 @@ enum Op {
 #[component]
 pub fn ClusterDetailPage() -> impl IntoView {
     let ctx = use_project();
-    let params = use_params_map();
-    let cluster_id = Memo::new(move |_| params.read().get("cluster_id").unwrap_or_default());
+    let cluster_id = crate::route::cluster_id();
     let api = state::api();
     let a = api.clone();
     let live: Live<ClusterItem> = Live::new(move || {
@@ -127,33 +98,27 @@ pub fn ClusterDetailPage() -> impl IntoView {
                     <button type="button" class="btn danger" id="delete-cluster" on:click=move |_| confirm_delete.set(true)>"Delete"</button>
                     <Show when=move || op.pending().get()><Loading label="Sending"/></Show>
                 </div>
-                {move || op_error.get().map(|e| {
-                    let key = is_key_refusal(&e);
-                    view! {
-                        <div id="operation-error">
-                            <ErrorNotice error=Signal::stored(e) doing=match last_op.get_untracked() {
-                                Op::Pause => "Pausing the cluster",
-                                Op::Resume => "Resuming the cluster",
-                                Op::Delete => "Deleting the cluster",
-                            }/>
-                            {key.then(|| view! { <KeyRefusalLinks/> })}
-                        </div>
-                    }
-                })}
+                <ActionError error=op_error id="operation-error" key_links=true doing=Signal::derive(move || match last_op.get() {
+                    Op::Pause => "Pausing the cluster",
+                    Op::Resume => "Resuming the cluster",
+                    Op::Delete => "Deleting the cluster",
+                }.to_owned())/>
                 {move || live.data.get().map(|c| view! { <ClusterFacts cluster=c/> })}
                 <div class="card" id="cluster-encryption">
                     <h3>"Encryption at rest"</h3>
-                    {move || match (cmek(), ctx.key()) {
-                        (true, Some(k)) => view! {
+                    {move || match ctx.cmek() {
+                        Some(ProjectCmek::Key(k)) => view! {
                             <dl class="facts">
                                 <dt>"Key"</dt><dd><code class="arn">{k.kms_arn.clone()}</code></dd>
                                 <dt>"Key region"</dt><dd>{cmek_core::region::label(&k.region)}</dd>
                             </dl>
                             <p>"EBS volumes and S3 backups are encrypted with this key."</p>
-                            <KeyHealthPanel causes_shown_above=Signal::derive(move || op_error.get().is_some_and(|e| is_key_refusal(&e)))/>
+                            <KeyHealthPanel causes_shown_above=Signal::derive(move || op_error.get().and_then(|e| e.code()).is_some_and(is_key_refusal))/>
                         }.into_any(),
-                        (true, None) => view! { <p>"This project uses a customer-managed key, but none is configured."</p> }.into_any(),
-                        (false, _) => view! { <p>"Encrypted at rest with TiDB Cloud's escrow key (this project was created without CMEK)."</p> }.into_any(),
+                        Some(ProjectCmek::NoKey) => view! { <p>"This project uses a customer-managed key, but none is configured."</p> }.into_any(),
+                        Some(ProjectCmek::NotEnabled) => view! { <p>"Encrypted at rest with TiDB Cloud's escrow key (this project was created without CMEK)."</p> }.into_any(),
+                        // The project or its keys are still loading.
+                        None => ().into_any(),
                     }}
                 </div>
                 <Show when=move || live.data.with(|c| c.as_ref().is_some_and(|c| c.cluster_type == ClusterType::Dedicated))>

@@ -1,0 +1,13 @@
+//! The benchmark's mark of a page that has its first data on screen.
+
+/// Marks the moment the first data of a page is on screen and its handlers are attached (the
+/// benchmark reads it with `performance.getEntriesByName`).
+pub fn mark_interactive() {
+    thread_local! { static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) }; }
+    if DONE.with(|d| d.replace(true)) {
+        return;
+    }
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark("cmek:interactive");
+    }
+}
