@@ -4,7 +4,6 @@
 //! restoring one need the key now; a backup under a key restores only where that key is. Also
 //! the automatic daily backup, and the extension that says which key encrypts each backup.
 
-use super::clusters::cmek_key;
 use super::params::{BackupPath, ClusterPath, PageParams, ProjectPath, RestorePath};
 use super::{event, project_id, read_in_cluster, read_in_project, refused};
 use crate::backup_store::{self as bstore, NewBackup, NewRestore};
@@ -27,6 +26,7 @@ use cmek_core::cluster::{DEFAULT_PORT, check_create};
 use cmek_core::cluster_update::check_restore_name;
 use cmek_core::ext::EventKind;
 use cmek_core::lifecycle::Lifecycle;
+use cmek_core::project_cmek::ProjectCmek;
 use cmek_core::{ErrorCode, FieldError, RuleError};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -85,8 +85,7 @@ pub async fn create_backup(
         })
         .await?;
     check_backup_source(row.cluster_type, row.lifecycle.status_at(now_ms()))?;
-    let (_, key) = cmek_key(project.aws_cmek_enabled, &keys);
-    let key = key.cloned();
+    let key = ProjectCmek::of(project.aws_cmek_enabled, &keys).key().cloned();
     if let Some(key) = &key
         && let Err(e) = s.key_access.require(pid, key, "creating the backup").await
     {
@@ -255,7 +254,8 @@ pub async fn create_restore(
         })
         .await?;
     let now = now_ms();
-    let (ctx, key) = cmek_key(project.aws_cmek_enabled, &keys);
+    let cmek = ProjectCmek::of(project.aws_cmek_enabled, &keys);
+    let (ctx, key) = (cmek.context(), cmek.key());
     let checked = check_restore(
         BackupSource {
             backup_id: bid,

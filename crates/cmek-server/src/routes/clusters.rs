@@ -15,16 +15,17 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use cmek_core::api::{
-    AwsCmekSpec, ClusterItem, ClusterType, CreateClusterReq, CreatedResp, Empty, ListClustersResp, UpdateClusterReq,
+    ClusterItem, ClusterType, CreateClusterReq, CreatedResp, Empty, ListClustersResp, UpdateClusterReq,
 };
 use cmek_core::cluster::{
-    CmekContext, DEFAULT_PORT, check_cmek_placement, check_create, check_storage_change_interval, check_update_target,
+    DEFAULT_PORT, check_cmek_placement, check_create, check_storage_change_interval, check_update_target,
 };
 use cmek_core::cluster_update::{
     ComponentChange, ScaleTarget, decode_update, kept_components, plan_component_change, update_field,
 };
 use cmek_core::ext::EventKind;
 use cmek_core::lifecycle::{Action, Lifecycle};
+use cmek_core::project_cmek::ProjectCmek;
 use cmek_core::{ErrorCode, RuleError};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -38,15 +39,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 fn ids(raw: &(String, String)) -> ApiResult<(u64, u64)> {
     Ok((project_id(&raw.0)?, parse_id("cluster_id", &raw.1)?))
-}
-
-/// The project's configured key, when it is a CMEK project that has one.
-pub(crate) fn cmek_key(cmek: bool, keys: &[AwsCmekSpec]) -> (CmekContext<'_>, Option<&AwsCmekSpec>) {
-    match (cmek, keys.first()) {
-        (false, _) => (CmekContext::NotEnabled, None),
-        (true, None) => (CmekContext::NoKey, None),
-        (true, Some(k)) => (CmekContext::Key { region: &k.region }, Some(k)),
-    }
 }
 
 /// List all clusters in a project.
@@ -93,8 +85,9 @@ pub async fn create_cluster(
     let req = parse_create_cluster(&body)?;
     let (project, keys) =
         s.db.read(move |c| Ok((store::require_project(c, pid)?, store::list_cmek_specs(c, pid)?))).await?;
-    let (ctx, key) = cmek_key(project.aws_cmek_enabled, &keys);
-    if let Err(e) = check_cmek_placement(ctx, req.cluster_type, req.cloud_provider, &req.region) {
+    let cmek = ProjectCmek::of(project.aws_cmek_enabled, &keys);
+    let key = cmek.key();
+    if let Err(e) = check_cmek_placement(cmek.context(), req.cluster_type, req.cloud_provider, &req.region) {
         return Err(refused(&s, pid, EventKind::ClusterCreateRefused, None, req.region.clone(), e.into()).await);
     }
     let fields = check_create(&req, &s.catalog);
@@ -214,8 +207,8 @@ pub async fn update_cluster(
         }
         None => None,
     };
-    let (_, key) = cmek_key(project.aws_cmek_enabled, &keys);
-    if let (Some(key), Action::Resume | Action::Modify) = (key, action) {
+    let cmek = ProjectCmek::of(project.aws_cmek_enabled, &keys);
+    if let (Some(key), Action::Resume | Action::Modify) = (cmek.key(), action) {
         let doing = if action == Action::Resume { "resuming the cluster" } else { "changing the cluster's components" };
         if let Err(e) = s.key_access.require(pid, key, doing).await {
             let kind = if action == Action::Resume {
