@@ -42,13 +42,11 @@ impl ProjectCtx {
     /// for a CMEK project, so have its keys (`None` meanwhile, or when the keys failed to load).
     pub fn cmek(&self) -> Option<ProjectCmek> {
         let project = self.loaded()?;
-        if !project.aws_cmek_enabled {
-            return Some(ProjectCmek::NotEnabled);
-        }
-        match self.keys.get() {
-            Some(Ok(k)) => Some(ProjectCmek::of(true, &k.items)),
+        let keys = match self.keys.get() {
+            Some(Ok(k)) => Some(k.items),
             _ => None,
-        }
+        };
+        ProjectCmek::known(project.aws_cmek_enabled, keys.as_deref())
     }
 
     pub fn path(&self, rest: &str) -> String {

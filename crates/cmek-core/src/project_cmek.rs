@@ -12,6 +12,12 @@ use crate::cluster::CmekContext;
 use crate::kms::KeyHealthState;
 use crate::region;
 
+/// The key that encrypts a CMEK project's clusters and backups, among the specs it has
+/// configured: a project has one key, so the first is the one that counts.
+pub fn configured_key(keys: &[AwsCmekSpec]) -> Option<&AwsCmekSpec> {
+    keys.first()
+}
+
 /// What a project's CMEK flag and configured keys make of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProjectCmek {
@@ -27,10 +33,20 @@ impl ProjectCmek {
     /// From the project's flag and the keys it has configured (a project has one key; the first
     /// is the one that counts).
     pub fn of(aws_cmek_enabled: bool, keys: &[AwsCmekSpec]) -> Self {
-        match (aws_cmek_enabled, keys.first()) {
+        match (aws_cmek_enabled, configured_key(keys)) {
             (false, _) => ProjectCmek::NotEnabled,
             (true, None) => ProjectCmek::NoKey,
             (true, Some(k)) => ProjectCmek::Key(k.clone()),
+        }
+    }
+
+    /// As far as it is known: a project created without CMEK needs no keys to say so; a CMEK
+    /// project's context waits for its keys (`None` while they are unknown).
+    pub fn known(aws_cmek_enabled: bool, keys: Option<&[AwsCmekSpec]>) -> Option<Self> {
+        match (aws_cmek_enabled, keys) {
+            (false, _) => Some(ProjectCmek::NotEnabled),
+            (true, Some(keys)) => Some(ProjectCmek::of(true, keys)),
+            (true, None) => None,
         }
     }
 
@@ -160,6 +176,15 @@ mod tests {
             region: region.to_owned(),
             kms_arn: format!("arn:aws:kms:{region}:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
         }
+    }
+
+    #[test]
+    fn known_without_keys_only_for_a_project_created_without_cmek() {
+        assert_eq!(ProjectCmek::known(false, None), Some(ProjectCmek::NotEnabled));
+        assert_eq!(ProjectCmek::known(true, None), None);
+        assert_eq!(ProjectCmek::known(true, Some(&[])), Some(ProjectCmek::NoKey));
+        let k = spec("us-west-2");
+        assert_eq!(ProjectCmek::known(true, Some(std::slice::from_ref(&k))), Some(ProjectCmek::Key(k)));
     }
 
     #[test]

@@ -298,7 +298,7 @@ pub async fn backup_keys(
         format!("/api/v1beta/projects/{pid}/clusters/{cid}/backups?page={}&page_size={}", page.page, page.page_size);
     let (body, _) = cached_read(g, &path).await?;
     let backups: ListBackupsResp = serde_json::from_slice(&body).map_err(|e| not_v1beta("list of backups", e))?;
-    let key = keys.items.first();
+    let key = cmek_core::project_cmek::configured_key(&keys.items);
     let items = backups
         .items
         .into_iter()
