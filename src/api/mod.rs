@@ -33,11 +33,25 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 pub fn timeout() -> Duration {
     thread_local! {
         static TIMEOUT_IN_EFFECT: Duration = fetch::meta("cmek-api-timeout-secs")
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|s| *s > 0.0 && *s <= 600.0)
-            .map_or(TIMEOUT, Duration::from_secs_f64);
+            .and_then(|s| parse_seconds(&s))
+            .filter(|d| !d.is_zero() && *d <= Duration::from_secs(600))
+            .unwrap_or(TIMEOUT);
     }
     TIMEOUT_IN_EFFECT.with(|t| *t)
+}
+
+/// Seconds as index.html writes them (`20`, `2.5`), to the nanosecond, without float parsing
+/// (which would link Rust's float parser into the wasm); `None` for anything else.
+pub fn parse_seconds(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let secs: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let nanos = fraction.bytes().chain(std::iter::repeat(b'0')).take(9).fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+    Some(Duration::new(secs, nanos))
 }
 
 /// What goes on the wire.
@@ -166,7 +180,9 @@ impl ApiError {
                 format!("The server answered HTTP {status}: {text}")
             }
             ApiError::Unreachable(sentence) => sentence.clone(),
-            ApiError::Timeout => format!("The API did not answer within {} seconds.", timeout().as_secs_f64()),
+            ApiError::Timeout => {
+                format!("The API did not answer within {} seconds.", crate::format::seconds(timeout()))
+            }
             ApiError::Aborted => "The request was cancelled.".to_owned(),
             ApiError::Decode(why) => format!("The API answered something this console does not understand: {why}"),
         }
@@ -676,6 +692,17 @@ fn decode<T: DeserializeOwned>(res: HttpResponse) -> Result<T, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeout_seconds_parse_as_the_float_parser_read_them() {
+        for s in ["20", "2.5", "0.125", ".5", "5.", " 7 ", "600", "0"] {
+            let want = s.trim().parse::<f64>().map(Duration::from_secs_f64).ok();
+            assert_eq!(parse_seconds(s), want, "{s:?}");
+        }
+        for s in ["", ".", "-1", "abc", "1.2.3", "1,5", "99999999999999999999999"] {
+            assert_eq!(parse_seconds(s), None, "{s:?}");
+        }
+    }
 
     #[test]
     fn errors_decode_into_their_kind() {
