@@ -25,7 +25,7 @@ fn early(entries: &[(&str, Result<(u16, &str), ()>)]) {
                 headers.set("x-ratelimit-reset", "7").unwrap();
                 init.set_headers(&headers);
                 let res = web_sys::Response::new_with_opt_str_and_init(Some(body), &init).unwrap();
-                js_sys::Promise::resolve(&res)
+                js_sys::Promise::resolve(&JsValue::from(res))
             }
             Err(()) => js_sys::Promise::reject(&js_sys::TypeError::new("Failed to fetch")),
         };
