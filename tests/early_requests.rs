@@ -14,7 +14,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// Nothing listens on port 9 (discard) of loopback in the test browser's machine.
 const NOWHERE: &str = "http://127.0.0.1:9";
 
-fn early(entries: &[(&str, Result<(u16, &str), ()>)]) {
+/// An early request's outcome: a status and a body, or `Err` for a request that failed.
+type Outcome<'a> = Result<(u16, &'a str), ()>;
+
+fn early(entries: &[(&str, Outcome<'_>)]) {
     let map = js_sys::Map::new();
     for (path, answer) in entries {
         let promise = match answer {

@@ -54,6 +54,9 @@ pub fn parse_seconds(s: &str) -> Option<Duration> {
     Some(Duration::new(secs, nanos))
 }
 
+/// The cache entry index.html's loader reads to ask the first screen's reads at once.
+const SIGNED_IN: &str = "signed-in";
+
 /// What goes on the wire.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -315,6 +318,18 @@ impl Api {
         }
     }
 
+    /// Notes in the tab that the console may use the API (a session, or a server without
+    /// sessions), so index.html's loader asks the next load's first reads together with the
+    /// session check instead of after its answer (docs/performance.md, warm loads). Forgotten on
+    /// any 401 and on signing out; expires with the cache.
+    fn note_signed_in(&self, yes: bool) {
+        match (&self.cache, yes) {
+            (Some(c), true) => c.put(SIGNED_IN, &true),
+            (Some(c), false) => c.forget(SIGNED_IN),
+            (None, _) => {}
+        }
+    }
+
     /// Remembers the anti-CSRF token of the session.
     pub fn set_csrf_token(&self, token: Option<String>) {
         *self.session.csrf_token.lock().unwrap_or_else(|p| p.into_inner()) = token;
@@ -346,10 +361,11 @@ impl Api {
             req.headers.push(("x-csrf-token", t));
         }
         let res = fetch::send_with_timeout(self.transport.as_ref(), req).await?;
-        if res.status == 401
-            && let Some(f) = self.session.on_ended.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
-        {
-            f();
+        if res.status == 401 {
+            self.note_signed_in(false);
+            if let Some(f) = self.session.on_ended.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                f();
+            }
         }
         Ok(res)
     }
@@ -596,12 +612,20 @@ impl Api {
 
     /// The console's session: `Ok(None)` when the server has no sessions (plain v1beta).
     pub async fn session(&self) -> Result<Option<SessionInfo>, ApiError> {
-        self.get_extension(format!("{PREFIX}/session")).await
+        let answer = self.get_extension(format!("{PREFIX}/session")).await;
+        if answer.is_ok() {
+            self.note_signed_in(true);
+        }
+        answer
     }
 
     /// Signs in with the one-time token of the server's sign-in link, or a password.
     pub async fn sign_in(&self, req: &SignInReq) -> Result<SessionInfo, ApiError> {
-        self.with_body("POST", format!("{PREFIX}/session"), req).await
+        let answer = self.with_body("POST", format!("{PREFIX}/session"), req).await;
+        if answer.is_ok() {
+            self.note_signed_in(true);
+        }
+        answer
     }
 
     pub async fn sign_out(&self) -> Result<Empty, ApiError> {
