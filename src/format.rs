@@ -17,6 +17,28 @@ pub fn count(n: impl TryInto<i64>, noun: Noun) -> String {
     format!("{n} {}", if n == 1 { noun.one } else { noun.many })
 }
 
+/// `n / unit` with one decimal (`1.5`), rounded half to even as `format!("{:.1}", …)` rounds,
+/// in integers: formatting a float links Rust's float printing into the wasm
+/// (docs/performance.md, a smaller wasm).
+pub fn one_decimal(n: u64, unit: u64) -> String {
+    let unit = u128::from(unit.max(1));
+    let tenths = u128::from(n) * 10;
+    let (q, r) = (tenths / unit, tenths % unit);
+    let q = if r * 2 > unit || (r * 2 == unit && q % 2 == 1) { q + 1 } else { q };
+    format!("{}.{}", q / 10, q % 10)
+}
+
+/// A duration in seconds, as short as it is exact: `20`, `2.5`, `0.125` (what `{}` of
+/// `as_secs_f64()` prints for durations a person configures, without float printing).
+pub fn seconds(d: std::time::Duration) -> String {
+    let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
+    if nanos == 0 {
+        return secs.to_string();
+    }
+    let fraction = format!("{nanos:09}");
+    format!("{secs}.{}", fraction.trim_end_matches('0'))
+}
+
 /// Unix seconds as `2026-11-28 02:12 UTC` (the same for every visitor, unlike a locale format).
 pub fn time(secs: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(secs as f64 * 1000.0));
@@ -67,6 +89,28 @@ pub fn curl(method: &str, url: &str, body: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_decimal_rounds_as_float_formatting_does() {
+        const GIB: u64 = 1 << 30;
+        for n in [GIB, GIB + 1, 3 * GIB / 2, 5 * GIB / 4, 21 * GIB / 20, 3 * GIB / 20, 1234567890123, u64::MAX >> 11] {
+            assert_eq!(one_decimal(n, GIB), format!("{:.1}", n as f64 / GIB as f64), "{n}");
+        }
+        // Ties (x.x5 exactly) and their neighbours, where the rounding rule shows.
+        for k in 0..2000u64 {
+            for n in [k * (GIB / 64), k * (GIB / 64) + 1, (k * (GIB / 64)).saturating_sub(1)] {
+                assert_eq!(one_decimal(n, GIB), format!("{:.1}", n as f64 / GIB as f64), "{n}");
+            }
+        }
+    }
+
+    #[test]
+    fn seconds_print_as_the_float_would() {
+        for s in [20.0, 2.5, 0.125, 0.1, 600.0, 1.75, 33.3] {
+            let d = std::time::Duration::from_secs_f64(s);
+            assert_eq!(seconds(d), format!("{}", d.as_secs_f64()), "{s}");
+        }
+    }
 
     #[test]
     fn curl_quotes_bodies_for_the_shell() {

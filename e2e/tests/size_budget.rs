@@ -17,7 +17,10 @@ use std::path::Path;
 /// key warning, reachability messages, sub-path serving) measured 410,349 bytes.
 /// Raised on 2026-11-30 to 440 KiB: issue 18 (a cluster's backups: list with keys, create,
 /// delete, restore form; the backup types and rules of cmek-core) measured 432,149 bytes.
-const BUDGET_BYTES: u64 = 440 * 1024;
+/// Lowered on 2026-11-30 to 430 KiB: issue 19 took float printing and parsing out of the console
+/// and added the early-requests loader to index.html: 426,690 bytes, of which the wasm is
+/// 413,584.
+const BUDGET_BYTES: u64 = 430 * 1024;
 
 /// Every `/path` in quotes in `html` that names a file of `dir` ending in .js, .wasm or .css.
 fn assets_named_by(html: &str, dir: &Path) -> Vec<String> {

@@ -52,6 +52,13 @@ impl Cache {
         }
     }
 
+    /// Forgets one kept value.
+    pub fn forget(&self, name: &str) {
+        if let Some(s) = storage() {
+            let _ = s.remove_item(&format!("{}{name}", self.prefix));
+        }
+    }
+
     /// Forgets everything kept (on signing out: the next person asks afresh).
     pub fn clear(&self) {
         let Some(s) = storage() else { return };

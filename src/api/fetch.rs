@@ -1,5 +1,6 @@
 //! The browser transport (gloo-net's fetch), the runtime base URL, the timeout and the
-//! cancel-on-cleanup behaviour shared by every request.
+//! cancel-on-cleanup behaviour shared by every request, and the answers index.html's loader
+//! already asked for.
 
 use super::{BoxFuture, HttpRequest, HttpResponse, NetError, RequestError, Transport, timeout};
 use crate::reachability::{Cause, diagnose};
@@ -7,6 +8,8 @@ use gloo_net::http::{Method, RequestBuilder};
 use send_wrapper::SendWrapper;
 use std::cell::Cell;
 use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::RequestCredentials;
 
 /// Sends with fetch to `base` + path.
@@ -53,11 +56,71 @@ fn method(m: &str) -> Method {
     }
 }
 
+/// How long after navigation start an early answer may still be used: past this it is asked
+/// again rather than shown stale (a load that slow has lost its round trips anyway).
+const EARLY_MAX_AGE_MS: f64 = 60_000.0;
+
+/// The request index.html's loader started for `path` (`window.cmekEarly`, a `Map` from path to
+/// the promise of a `Response`): taken once, so the next ask of the same path is a new request.
+fn take_early(path: &str) -> Option<js_sys::Promise> {
+    let window = web_sys::window()?;
+    let early = js_sys::Reflect::get(&window, &JsValue::from_str("cmekEarly")).ok()?.dyn_into::<js_sys::Map>().ok()?;
+    if window.performance().is_some_and(|p| p.now() > EARLY_MAX_AGE_MS) {
+        early.clear();
+        return None;
+    }
+    let key = JsValue::from_str(path);
+    let promise = early.get(&key).dyn_into::<js_sys::Promise>().ok()?;
+    early.delete(&key);
+    Some(promise)
+}
+
+/// The answer to an early request, or `Ok(None)` to ask again: when it failed (the regular path
+/// then says why) or was a 401 (it may predate a sign-in; a 401 of the session check is asked
+/// again and then shows the sign-in as before).
+async fn early_answer(
+    promise: js_sys::Promise,
+    abort: Option<&web_sys::AbortSignal>,
+) -> Result<Option<HttpResponse>, NetError> {
+    // The early request itself cannot be cancelled; waiting for it can (timeout, page left).
+    let is_aborted = || abort.is_some_and(|a| a.aborted());
+    if is_aborted() {
+        return Err(NetError::Aborted);
+    }
+    let aborted = js_sys::Promise::new(&mut |_, reject| {
+        if let Some(a) = abort {
+            let _ = a.add_event_listener_with_callback("abort", &reject);
+        }
+    });
+    let res = match JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&promise, &aborted))).await {
+        Ok(r) => r,
+        Err(_) if is_aborted() => return Err(NetError::Aborted),
+        Err(_) => return Ok(None),
+    };
+    let Ok(res) = res.dyn_into::<web_sys::Response>() else { return Ok(None) };
+    if res.status() == 401 {
+        return Ok(None);
+    }
+    let rate_limit_reset = res.headers().get("x-ratelimit-reset").ok().flatten().and_then(|v| v.trim().parse().ok());
+    let Ok(text) = res.text() else { return Ok(None) };
+    match JsFuture::from(text).await.map(|t| t.as_string()) {
+        Ok(Some(body)) => Ok(Some(HttpResponse { status: res.status(), body, rate_limit_reset })),
+        _ if is_aborted() => Err(NetError::Aborted),
+        _ => Ok(None),
+    }
+}
+
 impl Transport for FetchTransport {
     fn send(&self, req: HttpRequest, abort: Option<web_sys::AbortSignal>) -> BoxFuture<Result<HttpResponse, NetError>> {
         let url = format!("{}{}", self.base, req.path);
         let base = self.base.clone();
         Box::pin(async move {
+            if req.method == "GET"
+                && let Some(early) = take_early(&req.path)
+                && let Some(res) = early_answer(early, abort.as_ref()).await?
+            {
+                return Ok(res);
+            }
             let network = |why: String| NetError::Unreachable(Cause::Network { why }.sentence());
             // `include`: the session cookie goes along when the API is another origin of the same
             // site (a static host beside the API); the server's CORS names the origins it trusts.

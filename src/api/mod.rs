@@ -35,12 +35,29 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 pub fn timeout() -> Duration {
     thread_local! {
         static TIMEOUT_IN_EFFECT: Duration = fetch::meta("cmek-api-timeout-secs")
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|s| *s > 0.0 && *s <= 600.0)
-            .map_or(TIMEOUT, Duration::from_secs_f64);
+            .and_then(|s| parse_seconds(&s))
+            .filter(|d| !d.is_zero() && *d <= Duration::from_secs(600))
+            .unwrap_or(TIMEOUT);
     }
     TIMEOUT_IN_EFFECT.with(|t| *t)
 }
+
+/// Seconds as index.html writes them (`20`, `2.5`), to the nanosecond, without float parsing
+/// (which would link Rust's float parser into the wasm); `None` for anything else.
+pub fn parse_seconds(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let secs: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let nanos = fraction.bytes().chain(std::iter::repeat(b'0')).take(9).fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+    Some(Duration::new(secs, nanos))
+}
+
+/// The cache entry index.html's loader reads to ask the first screen's reads at once.
+const SIGNED_IN: &str = "signed-in";
 
 /// What goes on the wire.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,7 +186,9 @@ impl RequestError {
                 format!("The server answered HTTP {status}: {text}")
             }
             RequestError::Unreachable(sentence) => sentence.clone(),
-            RequestError::Timeout => format!("The API did not answer within {} seconds.", timeout().as_secs_f64()),
+            RequestError::Timeout => {
+                format!("The API did not answer within {} seconds.", crate::format::seconds(timeout()))
+            }
             RequestError::Aborted => "The request was cancelled.".to_owned(),
             RequestError::Decode(why) => format!("The API answered something this console does not understand: {why}"),
         }
@@ -302,6 +321,18 @@ impl Api {
         }
     }
 
+    /// Notes in the tab that the console may use the API (a session, or a server without
+    /// sessions), so index.html's loader asks the next load's first reads together with the
+    /// session check instead of after its answer (docs/performance.md, warm loads). Forgotten on
+    /// any 401 and on signing out; expires with the cache.
+    fn note_signed_in(&self, yes: bool) {
+        match (&self.cache, yes) {
+            (Some(c), true) => c.put(SIGNED_IN, &true),
+            (Some(c), false) => c.forget(SIGNED_IN),
+            (None, _) => {}
+        }
+    }
+
     /// Remembers the anti-CSRF token of the session.
     pub fn set_csrf_token(&self, token: Option<String>) {
         *self.auth.csrf_token.lock().unwrap_or_else(|p| p.into_inner()) = token;
@@ -333,10 +364,11 @@ impl Api {
             req.headers.push(("x-csrf-token", t));
         }
         let res = fetch::send_with_timeout(self.transport.as_ref(), req).await?;
-        if res.status == 401
-            && let Some(f) = self.auth.on_ended.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
-        {
-            f();
+        if res.status == 401 {
+            self.note_signed_in(false);
+            if let Some(f) = self.auth.on_ended.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                f();
+            }
         }
         Ok(res)
     }
@@ -592,12 +624,20 @@ impl Api {
 
     /// The console's session: `Ok(None)` when the server has no sessions (plain v1beta).
     pub async fn session(&self) -> Result<Option<SessionInfo>, RequestError> {
-        self.get_extension(format!("{PREFIX}/session")).await
+        let answer = self.get_extension(format!("{PREFIX}/session")).await;
+        if answer.is_ok() {
+            self.note_signed_in(true);
+        }
+        answer
     }
 
     /// Signs in with the one-time token of the server's sign-in link, or a password.
     pub async fn sign_in(&self, req: &SignInReq) -> Result<SessionInfo, RequestError> {
-        self.with_body("POST", format!("{PREFIX}/session"), req).await
+        let answer = self.with_body("POST", format!("{PREFIX}/session"), req).await;
+        if answer.is_ok() {
+            self.note_signed_in(true);
+        }
+        answer
     }
 
     pub async fn sign_out(&self) -> Result<Empty, RequestError> {
@@ -688,6 +728,17 @@ fn decode<T: DeserializeOwned>(res: HttpResponse) -> Result<T, RequestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeout_seconds_parse_as_the_float_parser_read_them() {
+        for s in ["20", "2.5", "0.125", ".5", "5.", " 7 ", "600", "0"] {
+            let want = s.trim().parse::<f64>().map(Duration::from_secs_f64).ok();
+            assert_eq!(parse_seconds(s), want, "{s:?}");
+        }
+        for s in ["", ".", "-1", "abc", "1.2.3", "1,5", "99999999999999999999999"] {
+            assert_eq!(parse_seconds(s), None, "{s:?}");
+        }
+    }
 
     #[test]
     fn errors_decode_into_their_kind() {

@@ -40,7 +40,7 @@ fn status_label(s: TaskStatus) -> &'static str {
 fn size_label(bytes: &str) -> String {
     match bytes.parse::<u64>() {
         Ok(0) | Err(_) => "—".to_owned(),
-        Ok(b) if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30)),
+        Ok(b) if b >= 1 << 30 => format!("{} GiB", crate::format::one_decimal(b, 1 << 30)),
         Ok(b) => format!("{} MiB", b >> 20),
     }
 }
