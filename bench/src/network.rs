@@ -5,7 +5,7 @@
 //! V8 writes the wasm code cache).
 
 use cmek_e2e::Page;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Emulated conditions, as DevTools applies them: every request waits at least `rtt_ms` for its
 /// response headers, and bodies arrive at most at `down_bits` per second (shared by all requests).
@@ -51,27 +51,10 @@ impl Conditions {
     }
 }
 
-/// A Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`), on the
-/// session's current tab.
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
-    }
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({ "cmd": self.cmd, "params": self.params }).to_string()))
-    }
-}
-
 /// Puts the tab of `page` under `profile`'s conditions (kept across its navigations).
 pub async fn apply(page: &Page, profile: &Profile) {
     let Some(c) = profile.conditions else { return };
-    page.client.issue_cmd(Cdp { cmd: "Network.enable", params: json!({}) }).await.expect("Network.enable");
+    page.cdp("Network.enable", json!({})).await;
     let params = json!({
         "offline": false,
         "latency": c.rtt_ms,
@@ -79,8 +62,5 @@ pub async fn apply(page: &Page, profile: &Profile) {
         "downloadThroughput": c.down_bits / 8.0,
         "uploadThroughput": c.up_bits / 8.0,
     });
-    page.client
-        .issue_cmd(Cdp { cmd: "Network.emulateNetworkConditions", params })
-        .await
-        .expect("Network.emulateNetworkConditions");
+    page.cdp("Network.emulateNetworkConditions", params).await;
 }

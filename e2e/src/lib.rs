@@ -305,6 +305,12 @@ impl Page {
             .expect("Page.addScriptToEvaluateOnNewDocument");
     }
 
+    /// Sends one DevTools command to this tab and returns its answer (e.g. the bench's
+    /// `Network.emulateNetworkConditions`); panics naming the command if the browser refuses it.
+    pub async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
+        self.client.issue_cmd(Cdp { cmd, params }).await.unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    }
+
     pub async fn goto(&self, url: &str) {
         self.client.goto(url).await.expect("navigate");
     }

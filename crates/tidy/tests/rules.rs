@@ -37,7 +37,8 @@ fn only_cmek_core_builds_the_placement_rules_cmek_context() {
 #[test]
 fn only_cmek_core_picks_the_key_among_a_projects_specs() {
     // The ways the key was picked by hand before (`keys.first()` and its spellings).
-    let found = outside_core(&["keys.first()", "keys.items.first()", "specs.first()", "items.first().map(|k| k.kms_arn"]);
+    let found =
+        outside_core(&["keys.first()", "keys.items.first()", "specs.first()", "items.first().map(|k| k.kms_arn"]);
     assert!(
         found.is_empty(),
         "the project's key is cmek_core::project_cmek::configured_key (or ProjectCmek::of(..).key()):\n{}",
