@@ -1,11 +1,12 @@
 //! The answers index.html's loader asked for before the wasm ran (`window.cmekEarly`): the
 //! browser transport takes each one once, for a GET of the same path, instead of asking again;
-//! it asks itself when there is none, when the early request failed, when it answered 401, and
-//! for anything but a GET. In headless Chromium, against a port where nothing listens (so
+//! it asks itself when there is none, when it answered 401, and for anything but a GET; an early
+//! request that failed is that failure. In headless Chromium, against a port where nothing listens (so
 //! anything that reaches the network fails).
 #![cfg(target_arch = "wasm32")]
 
 use cmek_console::api::{FetchTransport, HttpRequest, NetError, Transport};
+use cmek_core::error::{ErrorCode, ErrorResponse};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -64,13 +65,14 @@ async fn an_error_answer_other_than_401_is_taken_as_it_is() {
 }
 
 #[wasm_bindgen_test]
-async fn a_401_a_failed_early_request_and_a_post_ask_again() {
+async fn a_401_and_a_post_ask_again_and_a_failed_early_request_is_its_failure() {
     let t = FetchTransport::new(NOWHERE.into());
     // A 401 may predate a sign-in: asked again.
-    early(&[("/api/ext/v1/session", Ok((401, r#"{"code":49900001,"message":"sign in","details":[]}"#)))]);
+    let signed_out = serde_json::to_string(&ErrorResponse::new(ErrorCode::Unauthenticated, "sign in")).unwrap();
+    early(&[("/api/ext/v1/session", Ok((401, &signed_out)))]);
     let res = t.send(get("/api/ext/v1/session"), None).await;
     assert!(matches!(res, Err(NetError::Unreachable(_))), "{res:?}");
-    // A failed early request: asked again, and the regular path says why.
+    // A failed early request: its failure, diagnosed as the regular path would.
     early(&[("/api/ext/v1/session", Err(()))]);
     let res = t.send(get("/api/ext/v1/session"), None).await;
     assert!(matches!(res, Err(NetError::Unreachable(_))), "{res:?}");

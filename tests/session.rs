@@ -3,6 +3,7 @@
 #![cfg(target_arch = "wasm32")]
 
 mod common;
+use cmek_core::error::ErrorCode;
 use common::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,16 +12,17 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 const SESSION: &str = r#"{"csrf_token":"csrf-123","expires_at":1900000000}"#;
-const UNAUTHENTICATED: &str = r#"{"code":49900001,"message":"sign in to use the console","details":[]}"#;
+fn unauthenticated() -> String {
+    error_body(ErrorCode::Unauthenticated, "sign in to use the console")
+}
 
 /// A fake server with sessions: signed out until a POST with `token` or `password` "right".
 fn fake_with_sessions(signed_in: Arc<AtomicUsize>) -> cmek_console::api::fake::FakeTransport {
     let fake = fake_with_projects();
     let s = signed_in.clone();
     fake.handle(move |req| {
-        (req.path == "/api/ext/v1/session" && req.method == "GET").then(|| {
-            if s.load(Ordering::SeqCst) > 0 { (200, SESSION.to_owned()) } else { (401, UNAUTHENTICATED.to_owned()) }
-        })
+        (req.path == "/api/ext/v1/session" && req.method == "GET")
+            .then(|| if s.load(Ordering::SeqCst) > 0 { (200, SESSION.to_owned()) } else { (401, unauthenticated()) })
     });
     let s = signed_in;
     fake.handle(move |req| {
@@ -30,7 +32,7 @@ fn fake_with_sessions(signed_in: Arc<AtomicUsize>) -> cmek_console::api::fake::F
                 s.fetch_add(1, Ordering::SeqCst);
                 (200, SESSION.to_owned())
             } else {
-                (401, r#"{"code":49900001,"message":"this sign-in link was already used","details":[]}"#.to_owned())
+                (401, error_body(ErrorCode::Unauthenticated, "this sign-in link was already used"))
             }
         })
     });
@@ -76,7 +78,7 @@ async fn a_session_that_ends_keeps_the_page_and_what_was_typed() {
             if s.load(Ordering::SeqCst) > 1 {
                 (200, r#"{"id":"1372813089189560009"}"#.to_owned())
             } else {
-                (401, UNAUTHENTICATED.to_owned())
+                (401, unauthenticated())
             }
         })
     });
@@ -143,7 +145,7 @@ async fn a_failing_read_says_so_keeps_trying_and_recovers() {
     fake.handle(move |req| {
         req.path.starts_with(&format!("/api/v1beta/projects/{PLAIN_PROJECT}/clusters")).then(|| {
             if c.fetch_add(1, Ordering::SeqCst) == 0 {
-                (503, r#"{"code":49990001,"message":"storage is busy","details":[]}"#.to_owned())
+                (503, error_body(ErrorCode::Internal, "storage is busy"))
             } else {
                 (200, r#"{"items":[],"total":0}"#.to_owned())
             }

@@ -4,6 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 mod common;
+use cmek_core::error::ErrorCode;
 use common::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,7 +24,7 @@ async fn a_refused_link_sign_in_keeps_the_token_and_can_be_retried() {
             if p.load(Ordering::SeqCst) > 1 {
                 (200, SESSION.to_owned())
             } else {
-                (401, r#"{"code":49900001,"message":"not signed in","details":[]}"#.to_owned())
+                (401, error_body(ErrorCode::Unauthenticated, "not signed in"))
             }
         })
     });
@@ -32,7 +33,7 @@ async fn a_refused_link_sign_in_keeps_the_token_and_can_be_retried() {
         (req.path == "/api/ext/v1/session" && req.method == "POST").then(|| {
             // The first attempt is refused (429), the second signs in.
             if p.fetch_add(1, Ordering::SeqCst) == 0 {
-                (429, r#"{"code":49900007,"message":"too many failed sign-ins from 127.0.0.1: try again in 60 s","details":[]}"#.to_owned())
+                (429, error_body(ErrorCode::RateLimited, "too many failed sign-ins from 127.0.0.1: try again in 60 s"))
             } else {
                 (200, SESSION.to_owned())
             }

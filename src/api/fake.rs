@@ -115,13 +115,9 @@ impl Transport for FakeTransport {
             // Answered as things are when the answer goes out.
             let answer = this.handlers.lock().unwrap_or_else(|p| p.into_inner()).iter().find_map(|h| h(&req));
             let (status, body) = answer.unwrap_or_else(|| {
-                (
-                    404,
-                    format!(
-                        r#"{{"code":49950003,"message":"fake: no handler for {} {}","details":[]}}"#,
-                        req.method, req.path
-                    ),
-                )
+                let message = format!("fake: no handler for {} {}", req.method, req.path);
+                let refusal = cmek_core::error::ErrorResponse::new(cmek_core::error::ErrorCode::RouteNotFound, message);
+                (404, serde_json::to_string(&refusal).expect("an error serialises"))
             });
             Ok(HttpResponse { status, body, rate_limit_reset: None })
         })

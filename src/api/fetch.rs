@@ -75,11 +75,13 @@ fn take_early(path: &str) -> Option<js_sys::Promise> {
     Some(promise)
 }
 
-/// The answer to an early request, or `Ok(None)` to ask again: when it failed (the regular path
-/// then says why) or was a 401 (it may predate a sign-in; a 401 of the session check is asked
-/// again and then shows the sign-in as before).
+/// The answer to an early request, or `Ok(None)` to ask again when it was a 401 (it may predate a
+/// sign-in; a 401 of the session check is asked again and then shows the sign-in as before). A
+/// request that failed is that failure, diagnosed as the regular path does: asking again would
+/// hide a connection that broke (e2e `faults` expects it said, then recovered by polling).
 async fn early_answer(
     promise: js_sys::Promise,
+    base: &str,
     abort: Option<&web_sys::AbortSignal>,
 ) -> Result<Option<HttpResponse>, NetError> {
     // The early request itself cannot be cancelled; waiting for it can (timeout, page left).
@@ -95,19 +97,29 @@ async fn early_answer(
     let res = match JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&promise, &aborted))).await {
         Ok(r) => r,
         Err(_) if is_aborted() => return Err(NetError::Aborted),
-        Err(_) => return Ok(None),
+        Err(e) => return Err(NetError::Unreachable(diagnose(base, js_why(&e)).await.sentence())),
     };
     let Ok(res) = res.dyn_into::<web_sys::Response>() else { return Ok(None) };
     if res.status() == 401 {
         return Ok(None);
     }
     let rate_limit_reset = res.headers().get("x-ratelimit-reset").ok().flatten().and_then(|v| v.trim().parse().ok());
-    let Ok(text) = res.text() else { return Ok(None) };
+    let broken = |why: String| NetError::Unreachable(Cause::Network { why }.sentence());
+    let text = res.text().map_err(|e| broken(js_why(&e)))?;
     match JsFuture::from(text).await.map(|t| t.as_string()) {
         Ok(Some(body)) => Ok(Some(HttpResponse { status: res.status(), body, rate_limit_reset })),
         _ if is_aborted() => Err(NetError::Aborted),
-        _ => Ok(None),
+        Ok(None) => Err(broken("the answer was not text".to_owned())),
+        Err(e) => Err(broken(js_why(&e))),
     }
+}
+
+/// What a rejected fetch promise says (a `TypeError`'s message, usually "Failed to fetch").
+fn js_why(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "the request failed".to_owned())
 }
 
 impl Transport for FetchTransport {
@@ -117,7 +129,7 @@ impl Transport for FetchTransport {
         Box::pin(async move {
             if req.method == "GET"
                 && let Some(early) = take_early(&req.path)
-                && let Some(res) = early_answer(early, abort.as_ref()).await?
+                && let Some(res) = early_answer(early, &base, abort.as_ref()).await?
             {
                 return Ok(res);
             }

@@ -743,9 +743,11 @@ mod tests {
     #[test]
     fn errors_decode_into_their_kind() {
         let r = |status, body: &str| HttpResponse { status, body: body.into(), rate_limit_reset: None };
-        let e = decode::<Empty>(r(400, r#"{"code":49920001,"message":"no","details":["a: b"]}"#)).unwrap_err();
+        let body = |code: ErrorCode, message: &str| serde_json::to_string(&ErrorResponse::new(code, message)).unwrap();
+        let refused = ErrorResponse::new(ErrorCode::CmekNotEnabled, "no").with_details(vec!["a: b".to_owned()]);
+        let e = decode::<Empty>(r(400, &serde_json::to_string(&refused).unwrap())).unwrap_err();
         assert_eq!(e.retry_delay(0), None, "a rule refusal does not go away by retrying");
-        let limited = r(429, r#"{"code":49900007,"message":"slow down","details":[]}"#);
+        let limited = r(429, &body(ErrorCode::RateLimited, "slow down"));
         let limited = decode::<Empty>(HttpResponse { rate_limit_reset: Some(23), ..limited }).unwrap_err();
         assert_eq!(limited.retry_delay(0), Some(Duration::from_secs(23)), "a rate limit waits for its reset");
         assert_eq!(RequestError::Timeout.retry_delay(3), Some(Duration::from_secs(8)));

@@ -394,3 +394,9 @@ impl Mounted {
         reason.text_content().unwrap_or_default()
     }
 }
+
+/// An error answer's body as the server writes it, naming the code (never its number: the table
+/// test in cmek-core pins the numbers).
+pub fn error_body(code: cmek_core::error::ErrorCode, message: &str) -> String {
+    serde_json::to_string(&cmek_core::error::ErrorResponse::new(code, message)).expect("an error serialises")
+}
