@@ -423,7 +423,10 @@ impl Page {
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
         let at = self.js("return location.href").await;
-        panic!("waited in vain for {what} ({condition}); the page ({at}) shows:\n{}", self.text().await);
+        let (text, log) = (self.text().await, self.console_errors().await);
+        panic!(
+            "waited in vain for {what} ({condition}); the page ({at}) shows:\n{text}\nthe browser logged:\n{log:#?}"
+        );
     }
 
     pub async fn click(&self, css: &str) {

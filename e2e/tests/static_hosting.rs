@@ -35,6 +35,10 @@ async fn free_port() -> u16 {
 /// `scripts/build-static --api-base API [--base-path BASE] OUT`, with the harness's server binary
 /// computing the headers.
 async fn build_static(setup: &Setup, api: &str, base_path: &str, out: &Path) {
+    // One build at a time: trunk's intermediate files live in the shared target/, and two builds
+    // at once served a wasm of zeros ("expected magic word 00 61 73 6d, found 00 00 00 00").
+    static ONE_BUILD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = ONE_BUILD.lock().await;
     let status = Command::new(workspace_root().join("scripts/build-static"))
         .args(["--api-base", api, "--base-path", base_path])
         .arg(out)
