@@ -213,7 +213,8 @@ mod tests {
         Auth::new(&cli.serve, "127.0.0.1:8080".parse().unwrap(), "tok", None)
     }
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    /// A header map from pairs; the layers' own test modules use it too.
+    pub(super) fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
             h.insert(*k, HeaderValue::from_static(v));

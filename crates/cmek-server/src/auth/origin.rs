@@ -111,7 +111,6 @@ mod tests {
     use super::*;
     use axum::Router;
     use axum::body::Body;
-    use axum::http::HeaderValue;
     use axum::middleware::from_fn_with_state;
     use axum::routing::post;
     use tower::ServiceExt;
@@ -124,13 +123,7 @@ mod tests {
         )
     }
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_static(v));
-        }
-        h
-    }
+    use crate::auth::tests::headers;
 
     #[test]
     fn csrf_and_origin_rules() {
