@@ -1,5 +1,7 @@
 //! Turning data into the words and commands a page shows.
 
+use cmek_core::time::UtcTime;
+
 /// A noun's two forms, for counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Noun {
@@ -40,13 +42,11 @@ pub fn seconds(d: std::time::Duration) -> String {
 }
 
 /// Unix seconds as `2026-11-28 02:12 UTC` (the same for every visitor, unlike a locale format).
+/// Computed in the wasm (`cmek_core::time`), not by the browser's `Date`: the clusters table
+/// formats one per row, and a `Date` costs three calls into JS and a string back.
 pub fn time(secs: i64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(secs as f64 * 1000.0));
-    let iso: String = date.to_iso_string().into();
-    match (iso.get(0..10), iso.get(11..16)) {
-        (Some(d), Some(t)) => format!("{d} {t} UTC"),
-        _ => secs.to_string(),
-    }
+    let t = UtcTime::from_unix_secs(secs);
+    format!("{} {:02}:{:02} UTC", t.date(), t.hour, t.minute)
 }
 
 /// A `create_timestamp` string (Unix seconds) as [`time`].
@@ -56,12 +56,8 @@ pub fn timestamp(s: &str) -> String {
 
 /// Milliseconds as [`time`] with seconds.
 pub fn time_ms(ms: i64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-    let iso: String = date.to_iso_string().into();
-    match (iso.get(0..10), iso.get(11..19)) {
-        (Some(d), Some(t)) => format!("{d} {t} UTC"),
-        _ => ms.to_string(),
-    }
+    let t = UtcTime::from_unix_ms(ms);
+    format!("{} {:02}:{:02}:{:02} UTC", t.date(), t.hour, t.minute, t.second)
 }
 
 /// Now, in Unix milliseconds.
@@ -102,6 +98,15 @@ mod tests {
                 assert_eq!(one_decimal(n, GIB), format!("{:.1}", n as f64 / GIB as f64), "{n}");
             }
         }
+    }
+
+    #[test]
+    fn times_for_people() {
+        assert_eq!(time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(time(1_795_833_200), "2026-11-28 02:33 UTC");
+        assert_eq!(time_ms(-1), "1969-12-31 23:59:59 UTC");
+        assert_eq!(timestamp("1795833200"), "2026-11-28 02:33 UTC");
+        assert_eq!(timestamp("soon"), "soon", "not a number: shown as it came");
     }
 
     #[test]

@@ -52,6 +52,27 @@ async fn events_are_named_by_their_kind_and_each_cause_is_said_once() {
     let item = m.wait_for("#events li").await;
     let text = item.text_content().unwrap_or_default();
     assert!(text.contains("Resume refused"), "{text}");
+    assert_eq!(item.get_attribute("data-kind").as_deref(), Some("CLUSTER_RESUME_REFUSED"), "the kind's v1beta name");
     assert!(text.contains("Oregon (us-west-2)"), "the region with its place: {text}");
     assert_eq!(text.matches(cause).count(), 1, "the cause is said once: {text}");
+}
+
+/// The console computes dates itself (cmek_core::time); the browser's own `Date` is the oracle.
+#[wasm_bindgen_test]
+fn times_read_as_the_browser_dates_them() {
+    use cmek_console::format;
+    // Years 0000–9999 (where toISOString has four-digit years), in uneven steps, and the edges.
+    let (first, last) = (-62_167_219_200i64, 253_402_300_799i64);
+    let step = (last - first) / 4999;
+    let mut checked = 0;
+    for s in
+        (0..5000).map(|k| (first + k * step + k * k % 86_399).min(last)).chain([first, -1, 0, 1, 951_782_399, last])
+    {
+        let iso: String = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(s as f64 * 1000.0)).to_iso_string().into();
+        assert_eq!(format::time(s), format!("{} {} UTC", &iso[0..10], &iso[11..16]), "{s}");
+        let ms = s * 1000 + 999;
+        assert_eq!(format::time_ms(ms), format!("{} {} UTC", &iso[0..10], &iso[11..19]), "{ms}");
+        checked += 1;
+    }
+    assert_eq!(checked, 5006);
 }

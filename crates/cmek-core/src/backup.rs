@@ -357,23 +357,6 @@ pub fn backup_size_bytes(components: Option<&Components>) -> u64 {
         .map_or(0, |c| (c.tikv.storage_size_gib.max(0) as u64) * (c.tikv.node_quantity.max(0) as u64) * (1 << 30) / 10)
 }
 
-/// Unix milliseconds as ISO 8601 in UTC (`2020-01-01T00:00:00Z`), as the OAS writes backup times.
-pub fn iso8601(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil from days (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,14 +420,11 @@ mod tests {
     }
 
     #[test]
-    fn names_and_times() {
+    fn names_and_descriptions() {
         let long = CreateBackupReq { name: "x".repeat(65), description: Some("d".repeat(257)) };
         let f = check_create_backup(&long);
         assert_eq!(f.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), ["name", "description"]);
         assert!(f[0].message.contains("65 characters"), "{}", f[0].message);
         assert!(check_create_backup(&CreateBackupReq { name: "b-1".into(), description: None }).is_empty());
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(1_577_836_800_000), "2020-01-01T00:00:00Z");
-        assert_eq!(iso8601(1_709_251_199_000), "2024-02-29T23:59:59Z");
     }
 }

@@ -19,5 +19,6 @@ pub mod policy;
 pub mod project_cmek;
 pub mod region;
 pub mod text;
+pub mod time;
 
 pub use error::{ErrorCode, ErrorResponse, FieldError, RuleError};

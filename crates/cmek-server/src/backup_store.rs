@@ -4,9 +4,7 @@
 use crate::db::{BACKUP_ID_BASE, RESTORE_ID_BASE};
 use crate::db::{StorageError, StorageResult};
 use cmek_core::api::ClusterStatus;
-use cmek_core::backup::{
-    Backup, BackupEncryption, BackupType, Restore, RestoreCluster, TaskStatus, backup_status_at, iso8601,
-};
+use cmek_core::backup::{Backup, BackupEncryption, BackupType, Restore, RestoreCluster, TaskStatus, backup_status_at};
 use cmek_core::page::Page;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -40,7 +38,7 @@ impl BackupRow {
             name: self.name.clone(),
             description: self.description.clone(),
             backup_type: self.backup_type,
-            create_timestamp: iso8601(self.created_at_ms),
+            create_timestamp: cmek_core::time::iso8601(self.created_at_ms),
             size: if status == TaskStatus::Success { self.size_bytes.to_string() } else { "0".to_owned() },
             status,
         }
@@ -247,7 +245,7 @@ fn restore_item(x: RestoreWithCluster, now_ms: i64) -> Restore {
     };
     Restore {
         id: row.id.to_string(),
-        create_timestamp: iso8601(row.created_at_ms),
+        create_timestamp: cmek_core::time::iso8601(row.created_at_ms),
         backup_id: row.backup_id.to_string(),
         cluster_id: row.source_cluster_id.to_string(),
         status: backup_status_at(row.status, row.settles_at_ms, now_ms),

@@ -113,10 +113,10 @@ pub fn revoke(c: &Connection, public: &str, now_ms: i64) -> rusqlite::Result<Rev
     })
 }
 
-/// `YYYY-MM-DD hh:mm:ss UTC` of a Unix ms timestamp (the core's ISO 8601, for people).
+/// `YYYY-MM-DD hh:mm:ss UTC` of a Unix ms timestamp, for people.
 pub fn utc(ms: i64) -> String {
-    let iso = cmek_core::backup::iso8601(ms);
-    format!("{} UTC", iso.trim_end_matches('Z').replacen('T', " ", 1))
+    let t = cmek_core::time::UtcTime::from_unix_ms(ms);
+    format!("{} {:02}:{:02}:{:02} UTC", t.date(), t.hour, t.minute, t.second)
 }
 
 /// Runs `cmek-server api-key …`; the text to print, or why it failed.

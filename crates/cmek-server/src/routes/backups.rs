@@ -411,7 +411,7 @@ pub async fn run_auto_backups(s: &AppState) -> StorageResult<usize> {
                 _ => return Ok(()),
             }
             let kms_arn = key.as_ref().map(|k| k.kms_arn.as_str());
-            let name = format!("auto-{}", cmek_core::backup::iso8601(now).replace([':', '-'], ""));
+            let name = format!("auto-{}", cmek_core::time::iso8601(now).replace([':', '-'], ""));
             let (status, settles, description, kind, message, details) = match &failure {
                 None => (
                     TaskStatus::Running,
