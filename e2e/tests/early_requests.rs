@@ -104,6 +104,9 @@ async fn a_cold_load_asks_everything_at_once_while_the_wasm_arrives() {
         projects <= session,
         "warm: the projects left at {projects} ms, the session check at {session} ms: {api:?}"
     );
+    // What the first visit kept in the tab (src/api/cache.rs) is read, not asked again.
+    let kept = ["/api/ext/v1/server-info", "/api/v1beta/clusters/provider/regions"];
+    assert!(!api.iter().any(|(n, _)| kept.contains(&n.as_str())), "warm: kept answers asked again: {api:?}");
     page.close().await;
 
     // Signed out: the session check alone is asked (its 401 is asked again by the console, and

@@ -20,7 +20,8 @@ fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
 
-#[derive(serde::Deserialize)]
+/// What is kept: the value and when (read as `Entry<T>`, written as `Entry<&T>`).
+#[derive(serde::Deserialize, serde::Serialize)]
 struct Entry<T> {
     at: i64,
     value: T,
@@ -45,10 +46,11 @@ impl Cache {
     }
 
     pub fn put<T: Serialize>(&self, name: &str, value: &T) {
-        if let (Some(s), Ok(v)) = (storage(), serde_json::to_value(value)) {
-            let entry = serde_json::json!({ "at": now_ms(), "value": v });
+        // Written straight to text: a `serde_json::Value` in between linked a second serialiser
+        // into the wasm for every kept type.
+        if let (Some(s), Ok(text)) = (storage(), serde_json::to_string(&Entry { at: now_ms(), value })) {
             // A full storage only costs a request later.
-            let _ = s.set_item(&format!("{}{name}", self.prefix), &entry.to_string());
+            let _ = s.set_item(&format!("{}{name}", self.prefix), &text);
         }
     }
 

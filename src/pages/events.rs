@@ -41,7 +41,7 @@ pub fn EventsPage() -> impl IntoView {
                         Some(list) => view! {
                             <ol class="timeline" id="events">
                                 {list.items.into_iter().map(|e| view! {
-                                    <li data-kind=serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_owned))>
+                                    <li data-kind=serde_json::to_string(&e.kind).ok().map(|k| k.trim_matches('"').to_owned())>
                                         <time>{format::time_ms(e.at_ms)}</time>
                                         <strong>{e.kind.label()}</strong>
                                         {e.cluster_id.clone().map(|id| view! {
