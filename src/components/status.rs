@@ -9,16 +9,28 @@ pub fn ClusterStatusBadge(
     #[prop(into)]
     status: Signal<ClusterStatus>,
 ) -> impl IntoView {
-    let tone = move || match status.get() {
-        ClusterStatus::Available => ("ok", "●"),
-        ClusterStatus::Paused => ("idle", "❚❚"),
-        ClusterStatus::Unavailable | ClusterStatus::Unknown => ("bad", "✕"),
-        _ => ("busy", "◌"),
-    };
+    move || cluster_status_badge(status.get())
+}
+
+/// How a status looks: the badge's class and its icon (with the status's label: never colour
+/// alone). The clusters table shows the same badge with its own DOM code.
+pub fn badge_look(status: ClusterStatus) -> (&'static str, &'static str) {
+    match status {
+        ClusterStatus::Available => ("badge ok", "●"),
+        ClusterStatus::Paused => ("badge idle", "❚❚"),
+        ClusterStatus::Unavailable | ClusterStatus::Unknown => ("badge bad", "✕"),
+        _ => ("badge busy", "◌"),
+    }
+}
+
+/// The badge of one status. Its parts are static strings, so a badge rebuilt for a new status
+/// updates its class and two texts in place.
+fn cluster_status_badge(status: ClusterStatus) -> impl IntoView {
+    let (class, icon) = badge_look(status);
     view! {
-        <span class=move || format!("badge {}", tone().0)>
-            <span class="icon" aria-hidden="true">{move || tone().1}</span>
-            {move || status.get().label()}
+        <span class=class>
+            <span class="icon" aria-hidden="true">{icon}</span>
+            {status.label()}
         </span>
     }
 }
