@@ -1,4 +1,4 @@
-//! The benchmark's mark of a page that has its first data on screen.
+//! The benchmark's marks: the wasm running, and a page that has its first data on screen.
 
 /// Marks the moment the first data of a page is on screen and its handlers are attached (the
 /// benchmark reads it with `performance.getEntriesByName`).
@@ -9,5 +9,14 @@ pub fn mark_interactive() {
     }
     if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
         let _ = p.mark("cmek:interactive");
+    }
+}
+
+/// Marks the moment the console's code starts running (its wasm compiled and instantiated): the
+/// benchmark's waterfall splits a load at it, into fetching and compiling before and the
+/// console's own work after.
+pub fn mark_start() {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark("cmek:start");
     }
 }

@@ -1,6 +1,7 @@
 //! The benchmark: assemble the pages, start the server, seed, measure, print.
 
 use crate::browser::{self, Chrome};
+use crate::cpu_profile;
 use crate::load;
 use crate::network::{self, Profile};
 use crate::report::{self, Data, Row, kb, mb, ms, ratio};
@@ -14,8 +15,10 @@ pub const USAGE: &str = "usage: cmek-bench [--loads N] [--net-loads N] [--profil
                   [--table-runs N] [--updates N] [--clusters N]
                   [--connections N] [--warmup-secs S] [--load-secs S]
                   [--only load,table,server] [--table-dist DIR] [--react-dist DIR] [--site DIR]
+                  [--cpu-profile]
 --loads: visits (cold, then warm) of each page per variant on loopback; --net-loads: the same
-under each emulated network (fast4g, slow4g).
+under each emulated network (fast4g, slow4g). --cpu-profile: log where each variant's first
+render of the table spends its script time (docs/performance.md, Profiling).
 Run by scripts/bench after it has built the console (dist/), the table page (target/bench/table),
 the React build (bench/react/dist) and the server. The console and the server are found as the
 e2e tests find them (CMEK_CONSOLE_DIR, CMEK_SERVER_BIN, CHROMEDRIVER, CHROMIUM).";
@@ -46,6 +49,8 @@ pub struct Opts {
     table_dist: PathBuf,
     react_dist: PathBuf,
     site: PathBuf,
+    /// Logs a CPU profile of each variant's first table render.
+    cpu_profile: bool,
 }
 
 impl Opts {
@@ -65,6 +70,7 @@ impl Opts {
             table_dist: root.join("target/bench/table"),
             react_dist: root.join("bench/react/dist"),
             site: root.join("target/bench/site"),
+            cpu_profile: false,
         };
         while let Some(a) = args.next() {
             let mut value = || args.next().ok_or(format!("{a} needs a value"));
@@ -106,6 +112,7 @@ impl Opts {
                 "--table-dist" => o.table_dist = value()?.into(),
                 "--react-dist" => o.react_dist = value()?.into(),
                 "--site" => o.site = value()?.into(),
+                "--cpu-profile" => o.cpu_profile = true,
                 "-h" | "--help" => return Err("help".into()),
                 _ => return Err(format!("unknown argument {a}")),
             }
@@ -376,11 +383,13 @@ async fn warn_console_errors(page: &Page) {
     }
 }
 
-/// What a page fetched and when (ms from navigation start; bytes as sent), for the log.
+/// What a page fetched and when (ms from navigation start; bytes as sent), when its document
+/// arrived and the page's marks (the console's `cmek:start`, when its wasm runs, and
+/// `cmek:interactive`), for the log.
 async fn waterfall(page: &Page) -> String {
     let script = "return performance.getEntriesByType('resource').map(e => \
         `${e.name.replace(location.origin, '')} ${Math.round(e.startTime)}–${Math.round(e.responseEnd)} ms \
-        ${e.encodedBodySize} B${e.transferSize === 0 ? ' (cache)' : ''}`).join(', ') + ` · interactive at ${Math.round(performance.getEntriesByName('cmek:interactive')[0]?.startTime)} ms`";
+        ${e.encodedBodySize} B${e.transferSize === 0 ? ' (cache)' : ''}`).join(', ')         + ` · document ${Math.round(performance.getEntriesByType('navigation')[0]?.responseEnd)} ms, `         + performance.getEntriesByType('mark').map(m => `${m.name.replace('cmek:', '')} at ${Math.round(m.startTime)} ms`).join(', ')";
     page.js(script).await.as_str().unwrap_or_default().to_owned()
 }
 
@@ -545,7 +554,14 @@ async fn table_bench(chrome: &Chrome, auth: &Auth<'_>, origin: &str, opts: &Opts
             )
             .await;
             browser::harness(page, "load", data.clone()).await;
+            let profiled = opts.cpu_profile && r == 0;
+            if profiled {
+                cpu_profile::start(page).await;
+            }
             let res = browser::harness(page, "render", json!({})).await;
+            if profiled {
+                say(&format!("{}: first render, {}", v.name(), cpu_profile::stop(page, 40).await));
+            }
             assert_eq!(res["rows"], json!(opts.clusters), "every row rendered");
             t.render_script.push(v, res["script"].as_f64().unwrap_or(f64::NAN));
             t.render_total.push(v, res["total"].as_f64().unwrap_or(f64::NAN));
