@@ -17,8 +17,8 @@ pub const USAGE: &str = "usage: cmek-bench [--loads N] [--net-loads N] [--profil
                   [--only load,table,server] [--table-dist DIR] [--react-dist DIR] [--site DIR]
                   [--cpu-profile]
 --loads: visits (cold, then warm) of each page per variant on loopback; --net-loads: the same
-under each emulated network (fast4g, slow4g). --cpu-profile: log where each variant's first
-render of the table spends its script time (docs/performance.md, Profiling).
+under each emulated network (fast4g, slow4g). --cpu-profile: log where the console's first
+cold loads and each variant's first render of the table spend their script time (docs/performance.md, Profiling).
 Run by scripts/bench after it has built the console (dist/), the table page (target/bench/table),
 the React build (bench/react/dist) and the server. The console and the server are found as the
 e2e tests find them (CMEK_CONSOLE_DIR, CMEK_SERVER_BIN, CHROMEDRIVER, CHROMIUM).";
@@ -405,6 +405,21 @@ async fn cold_load(chrome: &Chrome, auth: &Auth<'_>, url: &str) -> (f64, Page) {
     (t.as_f64().expect("a start time"), page)
 }
 
+/// A cold load under the CPU profiler: the profiler starts on a page of the same origin (it
+/// lives in the renderer, which a same-site navigation keeps) and stops once the page is
+/// interactive.
+async fn profiled_load(chrome: &Chrome, auth: &Auth<'_>, origin: &str, url: &str) -> String {
+    let page = chrome.session().await;
+    auth.prepare(&page).await;
+    page.goto(&format!("{origin}/favicon.ico")).await;
+    cpu_profile::start(&page).await;
+    page.goto(url).await;
+    browser::wait_value(&page, &format!("{url} to be interactive"), INTERACTIVE, Duration::from_secs(60)).await;
+    let profile = cpu_profile::stop(&page, 40).await;
+    page.close().await;
+    profile
+}
+
 /// How long a warm visit waits after the cold one: V8 writes a wasm module's compiled code to the
 /// cache after its tier-up, at the latest `--wasm-caching-timeout-ms` (2 s) after compiling.
 const WARM_PAUSE: Duration = Duration::from_millis(2500);
@@ -646,6 +661,11 @@ pub async fn run(opts: Opts) {
     // The console's first loads: what they fetch, and their DOM for the static twins.
     let projects_url = format!("{origin}/");
     let clusters_url = format!("{origin}/projects/{big}/clusters");
+    if opts.cpu_profile {
+        for url in [&projects_url, &clusters_url] {
+            say(&format!("the console's cold load of {url}, {}", profiled_load(&chrome, &auth, &origin, url).await));
+        }
+    }
     let (_, page) = cold_load(&chrome, &auth, &projects_url).await;
     let urls: Vec<String> = serde_json::from_value(
         page.js("return [location.href, ...performance.getEntriesByType('resource').map(e => e.name)]").await,
