@@ -353,3 +353,25 @@ fn the_path_reader_sees_use_trees_and_inline_paths() {
     assert_eq!(to("leptos::prelude"), None);
     assert_eq!(resolve(&[], &["pages".into(), "x".into()], &roots), Some(vec!["pages".into(), "x".into()]));
 }
+
+/// Markup is parsed from a string in one place, from a constant: the clusters table's row
+/// template (`ROW_HTML`). Everything else reaches the DOM as text or attribute values, so nothing
+/// a server or a person wrote can become HTML.
+#[test]
+fn markup_is_parsed_only_from_the_row_template() {
+    let parsers = ["set_inner_html(", "set_outer_html(", "insert_adjacent_html(", "inner_html="];
+    let mut found = Vec::new();
+    for (path, text) in rust_files("src") {
+        for (n, line) in text.lines().enumerate() {
+            if parsers.iter().any(|p| line.contains(p)) && !line.trim_start().starts_with("//") {
+                found.push((path.clone(), n + 1, line.trim().to_owned()));
+            }
+        }
+    }
+    let allowed = |(path, _, line): &(String, usize, String)| {
+        path == "src/components/cluster_table.rs" && line == "t.set_inner_html(ROW_HTML);"
+    };
+    let stray: Vec<String> = found.iter().filter(|f| !allowed(f)).map(|(p, n, l)| format!("{p}:{n}: {l}")).collect();
+    assert!(stray.is_empty(), "markup parsed from a string outside the row template:\n{}", stray.join("\n"));
+    assert_eq!(found.len(), 1, "the row template is parsed where this test expects it: {found:?}");
+}
