@@ -174,6 +174,11 @@ pub fn ClusterTable(
             return;
         };
         let Some(template) = row_template(&document) else { return };
+        // A page that renders its table again gets the same <tbody> back, reused in place, with
+        // the rows of the table before it: this table owns what is in it from its first list.
+        if rows.with_value(Vec::is_empty) {
+            body.set_text_content(None);
+        }
         items.with(|fresh| rows.update_value(|rows| show(&document, &body, &template, rows, fresh, href)));
     });
     view! {
@@ -281,6 +286,37 @@ mod tests {
         items.set(vec![]);
         tick().await;
         assert!(rows(&root).is_empty(), "rows of clusters gone are removed");
+        root.remove();
+    }
+
+    /// A page that renders its table again (the revoke page does, at every poll) gets the same
+    /// `<tbody>` back, reused in place: the new table shows each cluster once and follows the
+    /// statuses.
+    #[wasm_bindgen_test]
+    async fn a_table_rendered_again_in_place_shows_each_cluster_once() {
+        let document = web_sys::window().unwrap().document().unwrap();
+        let root = document.create_element("div").unwrap();
+        document.body().unwrap().append_child(&root).unwrap();
+        let items = RwSignal::new(vec![cluster("1", "AVAILABLE"), cluster("2", "AVAILABLE")]);
+        let again = RwSignal::new(0);
+        let href = Callback::new(|id: String| format!("/c/{id}"));
+        let _mounted = leptos::mount::mount_to(root.clone().unchecked_into(), move || {
+            view! {{move || {
+                again.track();
+                view! { <ClusterTable items=items href=href/> }.into_any()
+            }}}
+        });
+        tick().await;
+        assert_eq!(rows(&root).len(), 2);
+        for n in 1..4 {
+            again.set(n);
+            items.set(vec![cluster("1", "PAUSING"), cluster("2", if n % 2 == 0 { "PAUSED" } else { "PAUSING" })]);
+            tick().await;
+            let now = rows(&root);
+            let shown: Vec<_> = now.iter().map(|r| r.get_attribute("data-status").unwrap_or_default()).collect();
+            let want = if n % 2 == 0 { ["PAUSING", "PAUSED"] } else { ["PAUSING", "PAUSING"] };
+            assert_eq!(shown, want, "render {n}: each cluster once, with its status");
+        }
         root.remove();
     }
 
