@@ -20,7 +20,10 @@ use std::path::Path;
 /// Lowered on 2026-11-30 to 430 KiB: issue 19 took float printing and parsing out of the console
 /// and added the early-requests loader to index.html: 426,690 bytes, of which the wasm is
 /// 413,584.
-const BUDGET_BYTES: u64 = 430 * 1024;
+/// Lowered on 2026-11-30 to 420 KiB: issue 19 wrote the clusters table's rows by hand, computes
+/// dates in the wasm and dropped the `serde_json::Value` serialiser: 424,329 bytes, of which the
+/// wasm is 411,077.
+const BUDGET_BYTES: u64 = 420 * 1024;
 
 /// Every `/path` in quotes in `html` that names a file of `dir` ending in .js, .wasm or .css.
 fn assets_named_by(html: &str, dir: &Path) -> Vec<String> {
