@@ -234,11 +234,17 @@ mod tests {
         (0..list.length()).filter_map(|i| list.item(i)).map(|n| n.unchecked_into()).collect()
     }
 
-    #[wasm_bindgen_test]
-    async fn polls_update_the_same_rows_again_and_again() {
+    /// A fresh element in the document to mount into.
+    fn new_root() -> web_sys::Element {
         let document = web_sys::window().unwrap().document().unwrap();
         let root = document.create_element("div").unwrap();
         document.body().unwrap().append_child(&root).unwrap();
+        root
+    }
+
+    #[wasm_bindgen_test]
+    async fn polls_update_the_same_rows_again_and_again() {
+        let root = new_root();
         let items = RwSignal::new(vec![cluster("1", "AVAILABLE"), cluster("2", "AVAILABLE")]);
         let href = Callback::new(|id: String| format!("/projects/1/clusters/{id}"));
         let _mounted = leptos::mount::mount_to(
@@ -294,9 +300,7 @@ mod tests {
     /// statuses.
     #[wasm_bindgen_test]
     async fn a_table_rendered_again_in_place_shows_each_cluster_once() {
-        let document = web_sys::window().unwrap().document().unwrap();
-        let root = document.create_element("div").unwrap();
-        document.body().unwrap().append_child(&root).unwrap();
+        let root = new_root();
         let items = RwSignal::new(vec![cluster("1", "AVAILABLE"), cluster("2", "AVAILABLE")]);
         let again = RwSignal::new(0);
         let href = Callback::new(|id: String| format!("/c/{id}"));
@@ -323,11 +327,9 @@ mod tests {
     /// The table writes its badges by hand: they are the badges `ClusterStatusBadge` renders.
     #[wasm_bindgen_test]
     async fn the_table_shows_each_status_as_the_status_badge_does() {
-        let document = web_sys::window().unwrap().document().unwrap();
         let statuses =
             ["AVAILABLE", "PAUSED", "UNAVAILABLE", "CREATING", "MODIFYING", "RESUMING", "PAUSING", "SOMETHING_NEW"];
-        let root = document.create_element("div").unwrap();
-        document.body().unwrap().append_child(&root).unwrap();
+        let root = new_root();
         let list: Vec<ClusterItem> = statuses.iter().enumerate().map(|(i, s)| cluster(&i.to_string(), s)).collect();
         let parsed: Vec<ClusterStatus> = list.iter().map(|c| c.status.cluster_status).collect();
         let items = RwSignal::new(list);
@@ -336,8 +338,7 @@ mod tests {
             root.clone().unchecked_into(),
             move || view! { <ClusterTable items=items href=href/> },
         );
-        let badges = document.create_element("div").unwrap();
-        document.body().unwrap().append_child(&badges).unwrap();
+        let badges = new_root();
         let _badges = leptos::mount::mount_to(badges.clone().unchecked_into(), move || {
             parsed.iter().map(|s| view! { <div><ClusterStatusBadge status=Signal::stored(*s)/></div> }).collect_view()
         });
