@@ -114,7 +114,13 @@ fn show(
         rows.iter_mut().zip(fresh).for_each(|(r, c)| r.show_status(c.status.cluster_status));
         return;
     }
-    let mut old: HashMap<String, Row> = rows.drain(..).map(|r| (r.id.clone(), r)).collect();
+    let mut old: HashMap<String, Row> = HashMap::with_capacity(rows.len());
+    for r in rows.drain(..) {
+        // Two rows of one id (a list that named a cluster twice): only one can be kept.
+        if let Some(twin) = old.insert(r.id.clone(), r) {
+            twin.tr.remove();
+        }
+    }
     for c in fresh {
         let kept = match old.remove(&c.id) {
             Some(mut r) if r.fits(c) => {
@@ -289,6 +295,13 @@ mod tests {
             "<img src=x onerror=alert(1)>"
         );
         assert!(root.query_selector("img").unwrap().is_none());
+        // A list that names a cluster twice shows it twice; the next list, once.
+        items.set(vec![cluster("3", "CREATING"), cluster("3", "CREATING")]);
+        tick().await;
+        assert_eq!(rows(&root).len(), 2);
+        items.set(vec![cluster("3", "AVAILABLE")]);
+        tick().await;
+        assert_eq!(rows(&root).len(), 1, "no row of the twin is left behind");
         items.set(vec![]);
         tick().await;
         assert!(rows(&root).is_empty(), "rows of clusters gone are removed");
