@@ -56,8 +56,7 @@ pub fn timestamp(s: &str) -> String {
 
 /// Milliseconds as [`time`] with seconds.
 pub fn time_ms(ms: i64) -> String {
-    let t = UtcTime::from_unix_ms(ms);
-    format!("{} {:02}:{:02}:{:02} UTC", t.date(), t.hour, t.minute, t.second)
+    cmek_core::time::utc_seconds(ms)
 }
 
 /// Now, in Unix milliseconds.

@@ -51,6 +51,13 @@ impl UtcTime {
     }
 }
 
+/// Unix milliseconds for people, to the second: `2026-11-28 02:33:20 UTC` (the console's times
+/// with seconds, the CLI's key dates).
+pub fn utc_seconds(ms: i64) -> String {
+    let t = UtcTime::from_unix_ms(ms);
+    format!("{} {:02}:{:02}:{:02} UTC", t.date(), t.hour, t.minute, t.second)
+}
+
 /// Unix milliseconds as ISO 8601 in UTC (`2020-01-01T00:00:00Z`), as the OAS writes backup times.
 pub fn iso8601(ms: i64) -> String {
     let t = UtcTime::from_unix_ms(ms);

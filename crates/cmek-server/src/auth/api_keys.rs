@@ -115,8 +115,7 @@ pub fn revoke(c: &Connection, public: &str, now_ms: i64) -> rusqlite::Result<Rev
 
 /// `YYYY-MM-DD hh:mm:ss UTC` of a Unix ms timestamp, for people.
 pub fn utc(ms: i64) -> String {
-    let t = cmek_core::time::UtcTime::from_unix_ms(ms);
-    format!("{} {:02}:{:02}:{:02} UTC", t.date(), t.hour, t.minute, t.second)
+    cmek_core::time::utc_seconds(ms)
 }
 
 /// Runs `cmek-server api-key …`; the text to print, or why it failed.
