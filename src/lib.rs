@@ -10,6 +10,7 @@ pub mod components;
 pub mod drafts;
 pub mod format;
 pub mod interactive;
+pub mod lazy_routes;
 pub mod live;
 pub mod pages;
 pub mod project;
@@ -21,7 +22,7 @@ pub mod state;
 use api::Api;
 use leptos::prelude::*;
 use leptos_router::components::{A, ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, path};
 use session::ApiAccess;
 
 /// The whole console. `api` replaces the fetch client (the browser tests pass a fake one).
@@ -79,21 +80,21 @@ fn SignedInApp(ended: Memo<bool>) -> impl IntoView {
             <Routes fallback=|| view! { <pages::NotFound/> }>
                 <Route path=path!("/") view=pages::projects::ProjectsPage/>
                 <Route path=path!("/sign-in") view=pages::sign_in::SignInPage/>
-                <Route path=path!("/projects/new") view=pages::projects::CreateProjectPage/>
+                <Route path=path!("/projects/new") view={Lazy::<lazy_routes::CreateProject>::new()}/>
                 <ParentRoute path=path!("/projects/:project_id") view=pages::project::ProjectLayout>
                     <Route path=path!("") view=pages::clusters::ClustersPage/>
                     <Route path=path!("clusters") view=pages::clusters::ClustersPage/>
-                    <Route path=path!("clusters/new") view=pages::cluster_create::CreateClusterPage/>
-                    <Route path=path!("clusters/:cluster_id") view=pages::cluster_detail::ClusterDetailPage/>
-                    <Route path=path!("encryption") view=pages::encryption::EncryptionAccessPage/>
-                    <Route path=path!("encryption/create") view=pages::encryption::CreateKeyPage/>
-                    <Route path=path!("encryption/check") view=pages::checker::PolicyCheckerPage/>
-                    <Route path=path!("revoke") view=pages::revoke::RevokePage/>
-                    <Route path=path!("restore") view=pages::revoke::RestorePage/>
-                    <Route path=path!("events") view=pages::events::EventsPage/>
+                    <Route path=path!("clusters/new") view={Lazy::<lazy_routes::CreateCluster>::new()}/>
+                    <Route path=path!("clusters/:cluster_id") view={Lazy::<lazy_routes::ClusterDetail>::new()}/>
+                    <Route path=path!("encryption") view={Lazy::<lazy_routes::EncryptionAccess>::new()}/>
+                    <Route path=path!("encryption/create") view={Lazy::<lazy_routes::CreateKey>::new()}/>
+                    <Route path=path!("encryption/check") view={Lazy::<lazy_routes::PolicyChecker>::new()}/>
+                    <Route path=path!("revoke") view={Lazy::<lazy_routes::Revoke>::new()}/>
+                    <Route path=path!("restore") view={Lazy::<lazy_routes::Restore>::new()}/>
+                    <Route path=path!("events") view={Lazy::<lazy_routes::Events>::new()}/>
                 </ParentRoute>
-                <Route path=path!("/sandbox-kms") view=pages::sandbox::SandboxKmsPage/>
-                <Route path=path!("/sandbox-kms/:key_id") view=pages::sandbox::SandboxKeyPage/>
+                <Route path=path!("/sandbox-kms") view={Lazy::<lazy_routes::SandboxKms>::new()}/>
+                <Route path=path!("/sandbox-kms/:key_id") view={Lazy::<lazy_routes::SandboxKey>::new()}/>
             </Routes>
         </main>
     }

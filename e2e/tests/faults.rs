@@ -67,6 +67,11 @@ impl Proxy {
         Some(rule.fault.clone())
     }
 
+    /// Drops every rule: from now on, everything is forwarded.
+    fn clear(&self) {
+        self.rules.lock().unwrap().clear();
+    }
+
     fn hits(&self) -> Vec<String> {
         self.hits.lock().unwrap().clone()
     }
@@ -199,6 +204,14 @@ async fn setup_page(server: &Server, browser: &Browser) -> Page {
     page
 }
 
+/// A server with one project (no CMEK) named `name`, and the project's id.
+async fn server_with_project(setup: &Setup, name: &str) -> (Server, String) {
+    let server = Server::start(setup, &[]).await;
+    let created = server.api("POST", "/api/v1beta/projects", Some(json!({ "name": name }))).await;
+    let pid = created["id"].as_str().expect("the project's id").to_owned();
+    (server, pid)
+}
+
 fn names(v: &Value) -> Vec<String> {
     v["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect()
 }
@@ -206,11 +219,7 @@ fn names(v: &Value) -> Vec<String> {
 #[tokio::test]
 async fn reads_that_fail_say_so_and_recover_by_themselves() {
     let Some(setup) = Setup::find() else { return };
-    let server = Server::start(&setup, &[]).await;
-    let pid = server.api("POST", "/api/v1beta/projects", Some(json!({"name": "faulty"}))).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (server, pid) = server_with_project(&setup, "faulty").await;
     let (proxy, url) = proxy(&server).await;
     let browser = Browser::start(&setup).await;
     let page = setup_page(&server, &browser).await;
@@ -323,5 +332,45 @@ async fn creates_keep_their_input_and_never_happen_twice() {
     page.find("#cluster-status").await;
     let clusters = server.api("GET", &format!("{path}?page=1&page_size=100"), None).await;
     assert_eq!(names(&clusters), vec!["orders-1".to_owned()], "exactly one cluster");
+    close(page, browser, server).await;
+}
+
+/// A page whose wasm cannot be fetched (the network dropped, or a redeploy removed the old files
+/// while the tab was open) says so and offers a reload; the console goes on working, and the
+/// reload brings the page. The create-cluster page is one of the lazy routes
+/// (src/lazy_routes.rs), whose wasm scripts/split-wasm names `split_lazy_pages-*`; the console
+/// also asks for it by itself once the clusters page is up (its prefetch), which fails quietly.
+#[tokio::test]
+async fn a_page_whose_code_cannot_be_fetched_says_so_and_the_console_goes_on() {
+    let Some(setup) = Setup::find() else { return };
+    let (server, pid) = server_with_project(&setup, "split").await;
+    let (proxy, url) = proxy(&server).await;
+    let browser = Browser::start(&setup).await;
+    let page = setup_page(&server, &browser).await;
+    // What a static host answers for a file it no longer has (the body is never read).
+    proxy.fault("GET", "/split_lazy_pages", Fault::Status(404, json!({})), usize::MAX);
+    let refused = |p: &Proxy| p.hits().iter().filter(|h| h.starts_with("GET /split_lazy_pages")).count();
+
+    // Moving to the page within the console: the notice, and the rest of the console still works.
+    page.goto(&format!("{url}/projects/{pid}/clusters")).await;
+    page.wait_text("No clusters in this project yet").await;
+    page.click("#create-cluster").await;
+    page.wait_text("This page could not be loaded").await;
+    // Under the project's header, which holds the page's h1.
+    page.find("[data-testid='page-code-missing'] h2").await;
+    page.screenshot("fault-page-code-missing").await;
+    assert!(refused(&proxy) >= 1, "the lazy pages' wasm was asked for, and refused: {:?}", proxy.hits());
+    page.click("header a[href='/']").await;
+    page.find(&format!("tr[data-project-id='{pid}']")).await;
+
+    // Opening the page's address afresh: the notice again; once the file is back, Reload brings
+    // the page.
+    let before = refused(&proxy);
+    page.goto(&format!("{url}/projects/{pid}/clusters/new")).await;
+    page.wait_text("This page could not be loaded").await;
+    assert!(refused(&proxy) > before, "a fresh load asked again: {:?}", proxy.hits());
+    proxy.clear();
+    page.find("[data-testid='page-code-missing'] button").await.click().await.unwrap();
+    page.find("#cluster-name").await;
     close(page, browser, server).await;
 }

@@ -1,9 +1,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 //! The console's first load stays within its transfer budget: index.html and every asset it
-//! names (the wasm-bindgen glue, the wasm, the CSS), as brotli -q 11 sends them (the `.br` files
-//! trunk's hook writes beside the release build). Deterministic: file sizes, no browser, no
-//! timing. The wider picture (gzip, raw, the 150 KB target) is in docs/performance.md and
-//! `scripts/bench`.
+//! names (the wasm-bindgen glue, the split loader, the main wasm, the CSS), as brotli -q 11 sends
+//! them (the `.br` files trunk's hook writes beside the release build); and the lazy pages'
+//! wasm (src/lazy_routes.rs) stays out of it. Deterministic: file sizes, no browser, no timing. The
+//! wider picture (gzip, raw, the 150 KB target) is in docs/performance.md and `scripts/bench`.
 
 use cmek_e2e::Setup;
 use std::path::Path;
@@ -23,7 +23,10 @@ use std::path::Path;
 /// Lowered on 2026-11-30 to 420 KiB: issue 19 wrote the clusters table's rows by hand, computes
 /// dates in the wasm and dropped the `serde_json::Value` serialiser: 424,329 bytes, of which the
 /// wasm is 411,077.
-const BUDGET_BYTES: u64 = 420 * 1024;
+/// Lowered on 2026-11-30 to 250 KiB: issue 19 split the wasm (src/lazy_routes.rs, scripts/split-wasm):
+/// every page but the first screens is in a wasm fetched later. 240,996 bytes, of which the main
+/// wasm is 226,745.
+const BUDGET_BYTES: u64 = 250 * 1024;
 
 /// Every `/path` in quotes in `html` that names a file of `dir` ending in .js, .wasm or .css.
 fn assets_named_by(html: &str, dir: &Path) -> Vec<String> {
@@ -68,6 +71,12 @@ fn the_first_load_stays_within_its_brotli_budget() {
             dir.display()
         );
     }
+    let lazy: Vec<_> = assets.iter().filter(|a| a.starts_with("split_") || a.starts_with("chunk_")).collect();
+    assert!(lazy.is_empty(), "index.html names the lazy pages' wasm, which the first load must not fetch: {lazy:?}");
+    assert!(
+        assets.iter().any(|a| a.starts_with("__wasm_split-")),
+        "index.html names no split loader (scripts/split-wasm did not run?): {assets:?}"
+    );
     let mut lines = Vec::new();
     let mut total = 0;
     for file in std::iter::once("index.html".to_owned()).chain(assets) {

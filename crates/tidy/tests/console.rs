@@ -1,7 +1,8 @@
 //! The console's layering (ARCHITECTURE.md, cmek-console): pages import components, state and
 //! the API, never another page; components and state never import pages. Only `lib.rs` (the
-//! router) names the pages. Checked on every path in `src/**` — `use` trees and inline paths
-//! (`super::x::Y` in a `view!`) alike — resolved against the file's own module.
+//! router) and its `lazy_routes` name the pages, and every page but the first screens is lazy.
+//! Checked on every path in `src/**` — `use` trees and inline paths (`super::x::Y` in a
+//! `view!`) alike — resolved against the file's own module.
 
 use cmek_tidy::rust_files;
 
@@ -316,8 +317,8 @@ fn components_and_state_never_import_pages() {
     let mut seen = 0;
     let mut wrong = Vec::new();
     for (file, line, from, to) in &all {
-        // The router (lib.rs) mounts the pages; the pages are the other test's.
-        if from.is_empty() || from.first().map(String::as_str) == Some("pages") {
+        // The router (lib.rs, and its lazy routes) mounts the pages; the pages are the other test's.
+        if from.is_empty() || matches!(from.first().map(String::as_str), Some("pages" | "lazy_routes")) {
             continue;
         }
         seen += 1;
@@ -374,4 +375,39 @@ fn markup_is_parsed_only_from_the_row_template() {
     let stray: Vec<String> = found.iter().filter(|f| !allowed(f)).map(|(p, n, l)| format!("{p}:{n}: {l}")).collect();
     assert!(stray.is_empty(), "markup parsed from a string outside the row template:\n{}", stray.join("\n"));
     assert_eq!(found.len(), 1, "the row template is parsed where this test expects it: {found:?}");
+}
+
+/// The pages the main wasm holds: what a first visit shows (src/lazy_routes.rs). Every other page
+/// is a lazy route, so its code stays out of the first load (e2e/tests/size_budget.rs).
+const FIRST_SCREENS: [&str; 3] = ["ProjectsPage", "ClustersPage", "SignInPage"];
+
+#[test]
+fn every_page_but_the_first_screens_is_a_lazy_route() {
+    let router = cmek_tidy::read("src/lib.rs");
+    let lazy = cmek_tidy::read("src/lazy_routes.rs");
+    let mut pages = Vec::new();
+    for (_, text) in rust_files("src/pages") {
+        for piece in text.split("pub fn ").skip(1) {
+            let name: String = piece.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if name.ends_with("Page") {
+                pages.push(name);
+            }
+        }
+    }
+    assert!(pages.len() > 10, "found only these pages under src/pages: {pages:?}");
+    let mut wrong = Vec::new();
+    for page in &pages {
+        let mounted = router.contains(&format!("::{page}/>"));
+        let lazy = lazy.contains(&format!("::{page};"));
+        match (FIRST_SCREENS.contains(&page.as_str()), mounted, lazy) {
+            (true, true, false) | (false, false, true) => {}
+            (true, ..) => {
+                wrong.push(format!("{page} is a first screen: lib.rs mounts it directly, lazy_routes.rs not at all"))
+            }
+            (false, ..) => wrong.push(format!(
+                "{page} must be a lazy route: in lazy_routes.rs, and mounted by lib.rs only as Lazy::<…>"
+            )),
+        }
+    }
+    assert!(wrong.is_empty(), "the main wasm holds only the first screens:\n{}", wrong.join("\n"));
 }
