@@ -667,10 +667,11 @@ pub async fn run(opts: Opts) {
         }
     }
     let (_, page) = cold_load(&chrome, &auth, &projects_url).await;
-    let urls: Vec<String> = serde_json::from_value(
-        page.js("return [location.href, ...performance.getEntriesByType('resource').map(e => e.name)]").await,
-    )
-    .expect("resource URLs");
+    // What it asked for until it was interactive: the lazy pages' wasm, which the console fetches
+    // once idle after that (src/lazy_routes.rs), is not part of the first load.
+    let requested = "const t = performance.getEntriesByName('cmek:interactive')[0]?.startTime ?? Infinity; \
+        return [location.href, ...performance.getEntriesByType('resource').filter(e => e.startTime <= t).map(e => e.name)]";
+    let urls: Vec<String> = serde_json::from_value(page.js(requested).await).expect("resource URLs");
     let first_load = requested_files(&dist, &origin, &urls);
     say(&format!("the projects page's first load: {}", waterfall(&page).await));
     let capture = "return '<!doctype html>\\n' + document.documentElement.outerHTML";
