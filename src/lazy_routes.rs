@@ -26,6 +26,38 @@ impl From<SplitLoaderError> for PageCodeMissing {
     }
 }
 
+/// How many lazy pages are waiting for their wasm: while any is, the app shows a bar under the
+/// header and marks its main region busy, so a slow network does not look like a frozen click.
+#[derive(Clone, Copy)]
+pub struct PageCodeArriving(RwSignal<usize>);
+
+impl PageCodeArriving {
+    /// Makes the count for the app's routes (`App`) and returns it.
+    pub fn provide() -> Self {
+        let arriving = PageCodeArriving(RwSignal::new(0));
+        provide_context(arriving);
+        arriving
+    }
+
+    /// Whether a page is waiting for its wasm.
+    pub fn any(&self) -> bool {
+        self.0.get() > 0
+    }
+
+    /// Counts one wait until the returned guard is dropped: when the page has its code, or when
+    /// the router gave up on the move (the future is dropped then).
+    fn wait(self) -> impl Drop {
+        struct Waiting(RwSignal<usize>);
+        impl Drop for Waiting {
+            fn drop(&mut self) {
+                self.0.try_update(|n| *n = n.saturating_sub(1));
+            }
+        }
+        self.0.update(|n| *n += 1);
+        Waiting(self.0)
+    }
+}
+
 /// What a page whose wasm could not be fetched shows instead. Under a project's header (which
 /// holds the page's h1) its heading is an h2, as the project's pages' are.
 #[component]
@@ -93,10 +125,12 @@ macro_rules! lazy_pages {
             }
 
             async fn view(_: Self) -> AnyView {
+                let waiting = use_context::<PageCodeArriving>().map(PageCodeArriving::wait);
                 #[cfg(feature = "split")]
                 let page = $view().await;
                 #[cfg(not(feature = "split"))]
                 let page = $view();
+                drop(waiting);
                 page.unwrap_or_else(|PageCodeMissing| view! { <PageCodeMissingNotice/> }.into_any())
             }
         }

@@ -40,8 +40,10 @@ pub fn App(#[prop(optional)] api: Option<Api>) -> impl IntoView {
     if let Some(b) = base.clone() {
         base_path::keep_links_under(b);
     }
+    let arriving = lazy_routes::PageCodeArriving::provide();
     view! {
         <Router base=base.unwrap_or_default()>
+            <div class="page-code-bar" data-testid="page-code-arriving" hidden=move || !arriving.any()></div>
             <a class="skip" href="#main">"Skip to content"</a>
             <Show when=move || show_app.get() fallback=move || view! {
                 <header class="top"><span class="brand"><span class="brand-mark" aria-hidden="true">"◆"</span>" CMEK Console"</span></header>
@@ -59,7 +61,7 @@ pub fn App(#[prop(optional)] api: Option<Api>) -> impl IntoView {
                     }}
                 </main>
             }>
-                <SignedInApp ended=ended/>
+                <SignedInApp ended=ended arriving=arriving/>
             </Show>
             <Show when=move || ended.get()>
                 <pages::sign_in::SessionEnded/>
@@ -71,12 +73,12 @@ pub fn App(#[prop(optional)] api: Option<Api>) -> impl IntoView {
 /// The console once it may use the API: it stays mounted while a session ends (under the
 /// sign-in), so the page and what was typed survive.
 #[component]
-fn SignedInApp(ended: Memo<bool>) -> impl IntoView {
+fn SignedInApp(ended: Memo<bool>, arriving: lazy_routes::PageCodeArriving) -> impl IntoView {
     state::provide_shared();
     view! {
         <Header/>
         <components::GatewayStatus/>
-        <main id="main" tabindex="-1" inert=move || ended.get()>
+        <main id="main" tabindex="-1" inert=move || ended.get() aria-busy=move || arriving.any().then_some("true")>
             <Routes fallback=|| view! { <pages::NotFound/> }>
                 <Route path=path!("/") view=pages::projects::ProjectsPage/>
                 <Route path=path!("/sign-in") view=pages::sign_in::SignInPage/>

@@ -374,3 +374,43 @@ async fn a_page_whose_code_cannot_be_fetched_says_so_and_the_console_goes_on() {
     page.find("#cluster-name").await;
     close(page, browser, server).await;
 }
+
+/// While a lazy page's wasm is still on its way, the console shows that it is loading (a bar
+/// under the header, `aria-busy` on the main region) instead of seeming frozen, then the page.
+#[tokio::test]
+async fn a_page_whose_code_is_slow_to_arrive_shows_that_it_is_loading() {
+    let Some(setup) = Setup::find() else { return };
+    let (server, pid) = server_with_project(&setup, "slow").await;
+    let (proxy, url) = proxy(&server).await;
+    let browser = Browser::start(&setup).await;
+    let page = setup_page(&server, &browser).await;
+    // Every fetch of the lazy pages' wasm, the idle prefetch's included, takes 3 s.
+    proxy.fault("GET", "/split_lazy_pages", Fault::Delay(Duration::from_secs(3)), usize::MAX);
+
+    page.goto(&format!("{url}/projects/{pid}/clusters")).await;
+    page.wait_text("No clusters in this project yet").await;
+    let bar = r#"document.querySelector("[data-testid='page-code-arriving']")"#;
+    assert_eq!(page.js(&format!("return {bar}.hidden")).await, json!(true), "no bar before a move");
+    page.click("#create-cluster").await;
+    page.wait_js(
+        "the loading bar",
+        &format!(
+            "!{bar}.hidden && getComputedStyle({bar}).opacity === '1' \
+             && document.getElementById('main').getAttribute('aria-busy') === 'true'"
+        ),
+    )
+    .await;
+    page.screenshot("page-loading").await;
+    page.find("#cluster-name").await;
+    page.wait_js(
+        "the bar gone",
+        &format!("{bar}.hidden && !document.getElementById('main').hasAttribute('aria-busy')"),
+    )
+    .await;
+    assert!(
+        proxy.hits().iter().any(|h| h.starts_with("GET /split_lazy_pages")),
+        "the lazy pages' wasm went through the slow proxy: {:?}",
+        proxy.hits()
+    );
+    close(page, browser, server).await;
+}

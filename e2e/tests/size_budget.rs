@@ -24,8 +24,8 @@ use std::path::Path;
 /// dates in the wasm and dropped the `serde_json::Value` serialiser: 424,329 bytes, of which the
 /// wasm is 411,077.
 /// Lowered on 2026-11-30 to 250 KiB: issue 19 split the wasm (src/lazy_routes.rs, scripts/split-wasm):
-/// every page but the first screens is in a wasm fetched later. 240,996 bytes, of which the main
-/// wasm is 226,745.
+/// every page but the first screens is in a wasm fetched later. 241,946 bytes, of which the main
+/// wasm is 227,534.
 const BUDGET_BYTES: u64 = 250 * 1024;
 
 /// Every `/path` in quotes in `html` that names a file of `dir` ending in .js, .wasm or .css.
