@@ -1,4 +1,4 @@
-//! The `split` feature's link step (src/split.rs, scripts/split-wasm): wasm-split finds what each
+//! The `split` feature's link step (src/lazy_routes.rs, scripts/split-wasm): wasm-split finds what each
 //! lazy route uses from the linker's relocations, so the console's wasm keeps them.
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
