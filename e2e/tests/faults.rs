@@ -335,11 +335,14 @@ async fn creates_keep_their_input_and_never_happen_twice() {
     close(page, browser, server).await;
 }
 
+/// Where the lazy pages' wasm is asked for: scripts/split-wasm names it `split_lazy_pages-<hash>.wasm`
+/// (src/lazy_routes.rs); the proxy's rules and hits match on this prefix.
+const LAZY_PAGES_WASM: &str = "/split_lazy_pages";
+
 /// A page whose wasm cannot be fetched (the network dropped, or a redeploy removed the old files
 /// while the tab was open) says so and offers a reload; the console goes on working, and the
 /// reload brings the page. The create-cluster page is one of the lazy routes
-/// (src/lazy_routes.rs), whose wasm scripts/split-wasm names `split_lazy_pages-*`; the console
-/// also asks for it by itself once the clusters page is up (its prefetch), which fails quietly.
+/// (src/lazy_routes.rs); the console also asks for it by itself once the clusters page is up (its prefetch), which fails quietly.
 #[tokio::test]
 async fn a_page_whose_code_cannot_be_fetched_says_so_and_the_console_goes_on() {
     let Some(setup) = Setup::find() else { return };
@@ -348,8 +351,8 @@ async fn a_page_whose_code_cannot_be_fetched_says_so_and_the_console_goes_on() {
     let browser = Browser::start(&setup).await;
     let page = setup_page(&server, &browser).await;
     // What a static host answers for a file it no longer has (the body is never read).
-    proxy.fault("GET", "/split_lazy_pages", Fault::Status(404, json!({})), usize::MAX);
-    let refused = |p: &Proxy| p.hits().iter().filter(|h| h.starts_with("GET /split_lazy_pages")).count();
+    proxy.fault("GET", LAZY_PAGES_WASM, Fault::Status(404, json!({})), usize::MAX);
+    let refused = |p: &Proxy| p.hits().iter().filter(|h| h.starts_with(&format!("GET {LAZY_PAGES_WASM}"))).count();
 
     // Moving to the page within the console: the notice, and the rest of the console still works.
     page.goto(&format!("{url}/projects/{pid}/clusters")).await;
@@ -385,7 +388,7 @@ async fn a_page_whose_code_is_slow_to_arrive_shows_that_it_is_loading() {
     let browser = Browser::start(&setup).await;
     let page = setup_page(&server, &browser).await;
     // Every fetch of the lazy pages' wasm, the idle prefetch's included, takes 3 s.
-    proxy.fault("GET", "/split_lazy_pages", Fault::Delay(Duration::from_secs(3)), usize::MAX);
+    proxy.fault("GET", LAZY_PAGES_WASM, Fault::Delay(Duration::from_secs(3)), usize::MAX);
 
     page.goto(&format!("{url}/projects/{pid}/clusters")).await;
     page.wait_text("No clusters in this project yet").await;
@@ -408,7 +411,7 @@ async fn a_page_whose_code_is_slow_to_arrive_shows_that_it_is_loading() {
     )
     .await;
     assert!(
-        proxy.hits().iter().any(|h| h.starts_with("GET /split_lazy_pages")),
+        proxy.hits().iter().any(|h| h.starts_with(&format!("GET {LAZY_PAGES_WASM}"))),
         "the lazy pages' wasm went through the slow proxy: {:?}",
         proxy.hits()
     );
