@@ -7,6 +7,8 @@
 
 use cmek_console::api::{FetchTransport, HttpRequest, NetError, Transport};
 use cmek_core::error::{ErrorCode, ErrorResponse};
+use std::cell::Cell;
+use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -18,24 +20,36 @@ const NOWHERE: &str = "http://127.0.0.1:9";
 /// An early request's outcome: a status and a body, or `Err` for a request that failed.
 type Outcome<'a> = Result<(u16, &'a str), ()>;
 
-fn early(entries: &[(&str, Outcome<'_>)]) {
+/// What index.html's loader keeps of an answer: `{ status, reset, text }`, `text` the promise of
+/// the body it started reading.
+fn answer(status: u16, text: js_sys::Promise) -> js_sys::Promise {
+    let a = js_sys::Object::new();
+    js_sys::Reflect::set(&a, &"status".into(), &JsValue::from(status)).unwrap();
+    js_sys::Reflect::set(&a, &"reset".into(), &JsValue::from_str("7")).unwrap();
+    js_sys::Reflect::set(&a, &"text".into(), &text).unwrap();
+    js_sys::Promise::resolve(&JsValue::from(a))
+}
+
+fn set_early(entries: &[(&str, js_sys::Promise)]) {
     let map = js_sys::Map::new();
-    for (path, answer) in entries {
-        let promise = match answer {
-            Ok((status, body)) => {
-                let init = web_sys::ResponseInit::new();
-                init.set_status(*status);
-                let headers = web_sys::Headers::new().unwrap();
-                headers.set("x-ratelimit-reset", "7").unwrap();
-                init.set_headers(&headers);
-                let res = web_sys::Response::new_with_opt_str_and_init(Some(body), &init).unwrap();
-                js_sys::Promise::resolve(&JsValue::from(res))
-            }
-            Err(()) => js_sys::Promise::reject(&js_sys::TypeError::new("Failed to fetch")),
-        };
-        map.set(&JsValue::from_str(path), &promise);
+    for (path, promise) in entries {
+        map.set(&JsValue::from_str(path), promise);
     }
     js_sys::Reflect::set(&web_sys::window().unwrap(), &JsValue::from_str("cmekEarly"), &map).unwrap();
+}
+
+fn early(entries: &[(&str, Outcome<'_>)]) {
+    let entries: Vec<_> = entries
+        .iter()
+        .map(|(path, outcome)| {
+            let promise = match outcome {
+                Ok((status, body)) => answer(*status, js_sys::Promise::resolve(&JsValue::from_str(body))),
+                Err(()) => js_sys::Promise::reject(&js_sys::TypeError::new("Failed to fetch")),
+            };
+            (*path, promise)
+        })
+        .collect();
+    set_early(&entries);
 }
 
 fn get(path: &str) -> HttpRequest {
@@ -85,11 +99,49 @@ async fn a_401_and_a_post_ask_again_and_a_failed_early_request_is_its_failure() 
 }
 
 #[wasm_bindgen_test]
+async fn an_answer_whose_body_is_in_is_taken_without_waiting_for_another_task() {
+    // What lets a first screen whose answers are all in render in one task, and paint once.
+    early(&[("/api/ext/v1/server-info", Ok((200, "{}")))]);
+    let taken = Rc::new(Cell::new(false));
+    let flag = Rc::clone(&taken);
+    wasm_bindgen_futures::spawn_local(async move {
+        let res = FetchTransport::new(NOWHERE.into()).send(get("/api/ext/v1/server-info"), None).await;
+        assert_eq!(res.map(|r| r.status), Ok(200));
+        flag.set(true);
+    });
+    next_task().await;
+    assert!(taken.get(), "the early answer was taken only after another task");
+}
+
+#[wasm_bindgen_test]
+async fn a_body_that_breaks_off_is_said_and_anything_not_of_the_loaders_shape_is_asked_again() {
+    let t = FetchTransport::new(NOWHERE.into());
+    let broken = js_sys::Promise::reject(&js_sys::TypeError::new("network error"));
+    set_early(&[("/api/ext/v1/server-info", answer(200, broken))]);
+    match t.send(get("/api/ext/v1/server-info"), None).await {
+        Err(NetError::Unreachable(why)) => assert!(why.contains("network error"), "{why}"),
+        other => panic!("a body that broke off: {other:?}"),
+    }
+    // A Response (or anything but `{ status, reset, text }`) is not taken: asked again, here
+    // where nothing listens.
+    let res = web_sys::Response::new_with_opt_str(Some("{}")).unwrap();
+    set_early(&[("/api/ext/v1/server-info", js_sys::Promise::resolve(&JsValue::from(res)))]);
+    let again = t.send(get("/api/ext/v1/server-info"), None).await;
+    assert!(matches!(again, Err(NetError::Unreachable(_))), "{again:?}");
+}
+
+/// Resolves in a later task (a 0 ms timer), after every microtask queued before it.
+async fn next_task() {
+    let timer = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window().unwrap().set_timeout_with_callback(&resolve).unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(timer).await.unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn waiting_for_an_early_answer_can_be_cancelled() {
     // An early request that never answers.
-    let map = js_sys::Map::new();
-    map.set(&JsValue::from_str("/slow"), &js_sys::Promise::new(&mut |_, _| {}));
-    js_sys::Reflect::set(&web_sys::window().unwrap(), &JsValue::from_str("cmekEarly"), &map).unwrap();
+    set_early(&[("/slow", js_sys::Promise::new(&mut |_, _| {}))]);
     let controller = web_sys::AbortController::new().unwrap();
     let signal = controller.signal();
     let t = FetchTransport::new(NOWHERE.into());

@@ -61,7 +61,8 @@ fn method(m: &str) -> Method {
 const EARLY_MAX_AGE_MS: f64 = 60_000.0;
 
 /// The request index.html's loader started for `path` (`window.cmekEarly`, a `Map` from path to
-/// the promise of a `Response`): taken once, so the next ask of the same path is a new request.
+/// the promise of an [`EarlyAnswer`]): taken once, so the next ask of the same path is a new
+/// request.
 fn take_early(path: &str) -> Option<js_sys::Promise> {
     let window = web_sys::window()?;
     let early = js_sys::Reflect::get(&window, &JsValue::from_str("cmekEarly")).ok()?.dyn_into::<js_sys::Map>().ok()?;
@@ -73,6 +74,28 @@ fn take_early(path: &str) -> Option<js_sys::Promise> {
     let promise = early.get(&key).dyn_into::<js_sys::Promise>().ok()?;
     early.delete(&key);
     Some(promise)
+}
+
+/// What the loader keeps of an answer: `{ status, reset, text }`, where `reset` is the
+/// `x-ratelimit-reset` header (or null) and `text` the promise of the body, which the loader
+/// starts reading as the answer arrives. A `Response` would have its body read only when taken,
+/// which waits for another task; this way a first screen whose answers are all in renders in
+/// the task that starts the console, and paints once (docs/performance.md).
+struct EarlyAnswer {
+    status: u16,
+    rate_limit_reset: Option<u64>,
+    text: js_sys::Promise,
+}
+
+impl EarlyAnswer {
+    /// `None` for anything not of the loader's shape (then the console asks itself).
+    fn read(value: &JsValue) -> Option<Self> {
+        let field = |name: &str| js_sys::Reflect::get(value, &JsValue::from_str(name)).ok();
+        let status = field("status")?.as_f64().filter(|s| (100.0..600.0).contains(s))? as u16;
+        let rate_limit_reset = field("reset")?.as_string().and_then(|v| v.trim().parse().ok());
+        let text = field("text")?.dyn_into::<js_sys::Promise>().ok()?;
+        Some(Self { status, rate_limit_reset, text })
+    }
 }
 
 /// The answer to an early request, or `Ok(None)` to ask again when it was a 401 (it may predate a
@@ -94,20 +117,21 @@ async fn early_answer(
             let _ = a.add_event_listener_with_callback("abort", &reject);
         }
     });
-    let res = match JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&promise, &aborted))).await {
-        Ok(r) => r,
+    let abortable = |p: &js_sys::Promise| JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(p, &aborted)));
+    let answer = match abortable(&promise).await {
+        Ok(a) => a,
         Err(_) if is_aborted() => return Err(NetError::Aborted),
         Err(e) => return Err(NetError::Unreachable(diagnose(base, js_why(&e)).await.sentence())),
     };
-    let Ok(res) = res.dyn_into::<web_sys::Response>() else { return Ok(None) };
-    if res.status() == 401 {
+    let Some(answer) = EarlyAnswer::read(&answer) else { return Ok(None) };
+    if answer.status == 401 {
         return Ok(None);
     }
-    let rate_limit_reset = res.headers().get("x-ratelimit-reset").ok().flatten().and_then(|v| v.trim().parse().ok());
     let broken = |why: String| NetError::Unreachable(Cause::Network { why }.sentence());
-    let text = res.text().map_err(|e| broken(js_why(&e)))?;
-    match JsFuture::from(text).await.map(|t| t.as_string()) {
-        Ok(Some(body)) => Ok(Some(HttpResponse { status: res.status(), body, rate_limit_reset })),
+    match abortable(&answer.text).await.map(|t| t.as_string()) {
+        Ok(Some(body)) => {
+            Ok(Some(HttpResponse { status: answer.status, body, rate_limit_reset: answer.rate_limit_reset }))
+        }
         _ if is_aborted() => Err(NetError::Aborted),
         Ok(None) => Err(broken("the answer was not text".to_owned())),
         Err(e) => Err(broken(js_why(&e))),
