@@ -342,7 +342,8 @@ const LAZY_PAGES_WASM: &str = "/split_lazy_pages";
 /// A page whose wasm cannot be fetched (the network dropped, or a redeploy removed the old files
 /// while the tab was open) says so and offers a reload; the console goes on working, and the
 /// reload brings the page. The create-cluster page is one of the lazy routes
-/// (src/lazy_routes.rs); the console also asks for it by itself once the clusters page is up (its prefetch), which fails quietly.
+/// (src/lazy_routes.rs); the console also asks for it by itself once the clusters page is up
+/// (its prefetch), which fails quietly.
 #[tokio::test]
 async fn a_page_whose_code_cannot_be_fetched_says_so_and_the_console_goes_on() {
     let Some(setup) = Setup::find() else { return };
