@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 pub const USAGE: &str = "usage: cmek-bench [--loads N] [--net-loads N] [--profiles loopback,fast4g,slow4g]
                   [--table-runs N] [--updates N] [--clusters N]
                   [--connections N] [--warmup-secs S] [--load-secs S]
-                  [--only load,table,server] [--table-dist DIR] [--react-dist DIR] [--site DIR]
+                  [--only load,table,server] [--table-dist DIR] [--floor-dist DIR]
+                  [--react-dist DIR] [--site DIR]
                   [--cpu-profile]
 --loads: visits (cold, then warm) of each page per variant on loopback; --net-loads: the same
 under each emulated network (fast4g, slow4g). --cpu-profile: log where the console's first
 cold loads and each variant's first render of the table spend their script time (docs/performance.md, Profiling).
 Run by scripts/bench after it has built the console (dist/), the table page (target/bench/table),
-the React build (bench/react/dist) and the server. The console and the server are found as the
+the stack's floor page (target/bench/floor), the React build (bench/react/dist) and the server. The console and the server are found as the
 e2e tests find them (CMEK_CONSOLE_DIR, CMEK_SERVER_BIN, CHROMEDRIVER, CHROMIUM).";
 
 #[derive(Clone, Copy)]
@@ -47,6 +48,8 @@ pub struct Opts {
     /// The parts to run (the first-load transfer always is).
     only: Only,
     table_dist: PathBuf,
+    /// The stack's floor page (`src/bin/bench_floor.rs`, built from `bench/floor/index.html`).
+    floor_dist: PathBuf,
     react_dist: PathBuf,
     site: PathBuf,
     /// Logs a CPU profile of each variant's first table render.
@@ -68,6 +71,7 @@ impl Opts {
             measure: Duration::from_secs(8),
             only: Only { load: true, table: true, server: true },
             table_dist: root.join("target/bench/table"),
+            floor_dist: root.join("target/bench/floor"),
             react_dist: root.join("bench/react/dist"),
             site: root.join("target/bench/site"),
             cpu_profile: false,
@@ -110,6 +114,7 @@ impl Opts {
                     }
                 }
                 "--table-dist" => o.table_dist = value()?.into(),
+                "--floor-dist" => o.floor_dist = value()?.into(),
                 "--react-dist" => o.react_dist = value()?.into(),
                 "--site" => o.site = value()?.into(),
                 "--cpu-profile" => o.cpu_profile = true,
@@ -183,6 +188,8 @@ fn assemble_site(opts: &Opts, dist: &Path) -> String {
     std::fs::copy(src.join("table/vanilla.js"), site.join("bench/table/vanilla.js")).expect("vanilla.js");
     copy_dir(&opts.table_dist, &site.join("bench/table/console"));
     externalise_boot_script(&site.join("bench/table/console"));
+    copy_dir(&opts.floor_dist, &site.join("bench/floor"));
+    externalise_boot_script(&site.join("bench/floor"));
     write(&site.join("bench/static/mark.js"), "requestAnimationFrame(() => performance.mark('cmek:interactive'));\n");
     css
 }
@@ -191,7 +198,7 @@ fn assemble_site(opts: &Opts, dist: &Path) -> String {
 /// Content-Security-Policy allows only the inline script of the console's own index.html.
 fn externalise_boot_script(dir: &Path) {
     let index = dir.join("index.html");
-    let html = std::fs::read_to_string(&index).expect("the table page's index.html");
+    let html = std::fs::read_to_string(&index).unwrap_or_else(|e| panic!("{}: {e}", index.display()));
     let open = "<script type=\"module\">";
     let start = html.find(open).expect("trunk's module script");
     let end = start + html[start..].find("</script>").expect("a closed script");
@@ -465,18 +472,19 @@ struct Visits {
     warm: [Samples; 2],
 }
 
-async fn load_bench(chrome: &Chrome, auth: &Auth<'_>, pages: &[[String; 3]; 2], opts: &Opts) -> Vec<Visits> {
+async fn load_bench(chrome: &Chrome, auth: &Auth<'_>, pages: &[[String; 4]; 2], opts: &Opts) -> Vec<Visits> {
     let mut out = Vec::new();
     for profile in network::PROFILES.iter().filter(|p| opts.profiles.contains(&p.key)) {
         let rounds = if profile.conditions.is_none() { opts.loads } else { opts.net_loads };
         let mut m = Visits { profile: *profile, rounds, cold: Default::default(), warm: Default::default() };
         for r in 0..rounds {
-            for (i, [console, limit, react]) in pages.iter().enumerate() {
-                for v in rotated(r + i) {
+            for (i, [console, limit, react, floor]) in pages.iter().enumerate() {
+                for v in rotated_with_floor(r + i) {
                     let url = match v {
                         Variant::Console => console,
                         Variant::Limit => limit,
                         Variant::React => react,
+                        Variant::Floor => floor,
                     };
                     let (cold, warm) = visit_twice(chrome, auth, profile, url, r == 0).await;
                     m.cold[i].push(v, cold);
@@ -497,6 +505,8 @@ enum Variant {
     Console,
     Limit,
     React,
+    /// The least a page of this stack (Leptos CSR) can do to show the same data: load rows only.
+    Floor,
 }
 impl Variant {
     fn name(self) -> &'static str {
@@ -504,6 +514,7 @@ impl Variant {
             Variant::Console => "console",
             Variant::Limit => "limit",
             Variant::React => "React",
+            Variant::Floor => "floor",
         }
     }
 }
@@ -516,11 +527,19 @@ fn rotated(r: usize) -> [Variant; 3] {
     v
 }
 
+/// The load variants: the three and the stack's floor, each round in another order.
+fn rotated_with_floor(r: usize) -> [Variant; 4] {
+    let mut v = [Variant::Console, Variant::Limit, Variant::React, Variant::Floor];
+    v.rotate_left(r % 4);
+    v
+}
+
 #[derive(Default)]
 struct Samples {
     console: Vec<f64>,
     limit: Vec<f64>,
     react: Vec<f64>,
+    floor: Vec<f64>,
 }
 
 impl Samples {
@@ -529,6 +548,7 @@ impl Samples {
             Variant::Console => self.console.push(x),
             Variant::Limit => self.limit.push(x),
             Variant::React => self.react.push(x),
+            Variant::Floor => self.floor.push(x),
         }
     }
     fn medians(&self) -> (f64, f64, f64) {
@@ -551,6 +571,7 @@ async fn table_bench(chrome: &Chrome, auth: &Auth<'_>, origin: &str, opts: &Opts
         Variant::Console => format!("{origin}/bench/table/console/index.html"),
         Variant::Limit => format!("{origin}/bench/table/vanilla.html"),
         Variant::React => format!("{origin}/bench/react/table.html"),
+        Variant::Floor => unreachable!("the table is measured in rotated()'s three variants"),
     };
     let mut t = Table::default();
     let data = json!({"pid": big, "total": opts.clusters});
@@ -691,18 +712,20 @@ pub async fn run(opts: Opts) {
     write(&opts.site.join("bench/static/clusters.html"), &static_twin(&clusters_html));
     precompress(&opts.site.join("bench"));
 
-    // Load → interactive, cold then warm, under each network profile, the three variants
-    // interleaved. Per page: the console, its static twin, React.
+    // Load → interactive, cold then warm, under each network profile, the variants interleaved.
+    // Per page: the console, its static twin, React, the stack's floor.
     let pages = [
         [
             projects_url.clone(),
             format!("{origin}/bench/static/projects.html"),
             format!("{origin}/bench/react/page.html?view=projects"),
+            format!("{origin}/bench/floor/index.html"),
         ],
         [
             clusters_url.clone(),
             format!("{origin}/bench/static/clusters.html"),
             format!("{origin}/bench/react/page.html?view=clusters&project={big}"),
+            format!("{origin}/bench/floor/index.html?project={big}"),
         ],
     ];
     let interactive = if opts.only.load { load_bench(&chrome, &auth, &pages, &opts).await } else { Vec::new() };
@@ -870,6 +893,17 @@ fn load_rows(rows: &mut Vec<Row>, interactive: &[Visits], first_load_brotli: [u6
                     vs_react: ratio(c, r),
                     target: target.into(),
                     met,
+                }));
+                // In the console's column: the floor's time, against the same limit and React.
+                let f = median(&s.floor);
+                rows.push(Row::Data(Data {
+                    measure: "  the stack's floor (a Leptos page with the table alone)".into(),
+                    console: ms(f),
+                    limit: ms(l),
+                    react: ms(r),
+                    vs_limit: ratio(f, l),
+                    vs_react: ratio(f, r),
+                    ..Default::default()
                 }));
             }
             if let (Some(net), "cold") = (m.profile.conditions, warmth)
