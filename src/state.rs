@@ -11,10 +11,14 @@ use leptos::prelude::*;
 pub type ServerInfoResource = LocalResource<Result<Option<ServerInfo>, RequestError>>;
 pub type CatalogResource = LocalResource<Result<ListProviderRegionsResp, RequestError>>;
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Shared {
     info: ServerInfoResource,
-    catalog: CatalogResource,
+    /// Made at its first use: no first screen shows the catalog, so a first screen neither asks
+    /// nor decodes it (docs/performance.md, load → interactive). Made under `owner`, the signed-in
+    /// app's, so that leaving the page that first asked does not dispose of it.
+    catalog: StoredValue<Option<CatalogResource>>,
+    owner: Owner,
 }
 
 /// Provides the client and the session (`crate::session`) to everything below.
@@ -24,7 +28,8 @@ pub fn provide(api: Api) {
 }
 
 /// Provides what the pages share (server info, catalog); called once the console may use the
-/// API, so nothing is asked before signing in.
+/// API, so nothing is asked before signing in. The catalog is asked once the first screen is
+/// up and the browser idle, and kept (`api::cache`), so a page that needs it rarely waits.
 pub fn provide_shared() {
     let api = api();
     let a = api.clone();
@@ -32,13 +37,18 @@ pub fn provide_shared() {
         let a = a.clone();
         async move { a.server_info().await }
     });
-    let catalog = LocalResource::new(move || {
-        let a = api.clone();
-        async move { a.provider_regions().await }
-    });
     crate::live::retry_on_failure(info);
-    crate::live::retry_on_failure(catalog);
-    provide_context(Shared { info, catalog });
+    let owner = Owner::current().unwrap_or_default();
+    provide_context(Shared { info, catalog: StoredValue::new(None), owner });
+    crate::interactive::after_first_screen(move || {
+        request_idle_callback(move || {
+            // A failure is met again, and shown, on the page that needs the catalog.
+            let api = api.clone();
+            leptos::task::spawn_local(async move {
+                let _ = api.provider_regions().await;
+            })
+        })
+    });
 }
 
 pub fn api() -> Api {
@@ -50,7 +60,21 @@ pub fn server_info() -> ServerInfoResource {
 }
 
 pub fn catalog() -> CatalogResource {
-    expect_context::<Shared>().catalog
+    let shared = expect_context::<Shared>();
+    if let Some(catalog) = shared.catalog.get_value() {
+        return catalog;
+    }
+    let api = api();
+    let catalog = shared.owner.with(|| {
+        let catalog = LocalResource::new(move || {
+            let api = api.clone();
+            async move { api.provider_regions().await }
+        });
+        crate::live::retry_on_failure(catalog);
+        catalog
+    });
+    shared.catalog.set_value(Some(catalog));
+    catalog
 }
 
 /// The service account the key policy names, once the server said (`None` also while loading

@@ -2,7 +2,8 @@
 //! A cold load's first API requests leave together, from index.html's loader, while the wasm is
 //! still on its way (docs/performance.md, load → interactive): every request of the first screen
 //! starts before the wasm is compiled and instantiated, each is asked once (the console takes the loader's answers
-//! instead of asking again), and nothing else is asked. Signed out, only the session is asked,
+//! instead of asking again), and nothing else is asked until the first screen is up; the
+//! provider catalog, which no first screen shows, is asked once after it. Signed out, only the session is asked,
 //! its 401 still turns into the sign-in page, and once signed in the page's data is asked.
 
 use cmek_e2e::{Browser, Page, Server, Setup};
@@ -38,6 +39,14 @@ async fn interactive(page: &Page) {
     page.wait_js("the page to be interactive", "performance.getEntriesByName('cmek:interactive').length > 0").await;
 }
 
+const CATALOG: &str = "/api/v1beta/clusters/provider/regions";
+
+/// Waits until the browser has been idle once more (what the console does after its first
+/// screen waits for that).
+async fn idle(page: &Page) {
+    page.js("return new Promise((done) => requestIdleCallback(() => setTimeout(() => done(true), 0)))").await;
+}
+
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
@@ -69,20 +78,32 @@ async fn a_cold_load_asks_everything_at_once_while_the_wasm_arrives() {
         page.goto(&format!("{}{path}", server.url)).await;
         interactive(&page).await;
         let (api, wasm_ready) = requests(&page).await;
-        let mut want = vec![
-            "/api/ext/v1/session".to_owned(),
-            "/api/ext/v1/server-info".to_owned(),
-            "/api/v1beta/clusters/provider/regions".to_owned(),
-        ];
+        let mut want = vec!["/api/ext/v1/session".to_owned(), "/api/ext/v1/server-info".to_owned()];
         want.extend(expected);
-        let asked: Vec<String> = api.iter().map(|(n, _)| n.clone()).collect();
-        assert_eq!(sorted(asked), sorted(want), "{path}: each request of the first screen once, nothing else");
-        for (name, start) in &api {
+        let interactive_at = page.js("return performance.getEntriesByName('cmek:interactive')[0].startTime").await;
+        let interactive_at = interactive_at.as_f64().expect("the interactive mark");
+        let first_screen: Vec<String> =
+            api.iter().filter(|(_, start)| *start <= interactive_at).map(|(n, _)| n.clone()).collect();
+        assert_eq!(sorted(first_screen), sorted(want), "{path}: each request of the first screen once, nothing else");
+        for (name, start) in api.iter().filter(|(_, start)| *start <= interactive_at) {
             assert!(
                 *start < wasm_ready,
                 "{path}: {name} started at {start:.0} ms, the wasm was ready at {wasm_ready:.0} ms"
             );
         }
+        // The catalog, once the first screen is up.
+        page.wait_js(
+            "the catalog to be asked",
+            &format!("performance.getEntriesByType('resource').some(e => e.name.includes('{CATALOG}'))"),
+        )
+        .await;
+        idle(&page).await;
+        let (later, _) = requests(&page).await;
+        let catalog: Vec<f64> = later.iter().filter(|(n, _)| n == CATALOG).map(|(_, s)| *s).collect();
+        assert!(
+            catalog.len() == 1 && catalog[0] > interactive_at,
+            "{path}: the catalog asked once, after the first screen (interactive at {interactive_at:.0} ms): {later:?}"
+        );
         let logged = page.console_at(&["SEVERE", "WARNING"]).await;
         assert!(logged.is_empty(), "{path} logs:\n{}", logged.join("\n"));
         page.close().await;
@@ -105,7 +126,9 @@ async fn a_cold_load_asks_everything_at_once_while_the_wasm_arrives() {
         "warm: the projects left at {projects} ms, the session check at {session} ms: {api:?}"
     );
     // What the first visit kept in the tab (src/api/cache.rs) is read, not asked again.
-    let kept = ["/api/ext/v1/server-info", "/api/v1beta/clusters/provider/regions"];
+    idle(&page).await;
+    let (api, _) = requests(&page).await;
+    let kept = ["/api/ext/v1/server-info", CATALOG];
     assert!(!api.iter().any(|(n, _)| kept.contains(&n.as_str())), "warm: kept answers asked again: {api:?}");
     page.close().await;
 
