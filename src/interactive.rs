@@ -1,4 +1,5 @@
-//! The benchmark's marks: the wasm running, and a page that has its first data on screen.
+//! The first screen's moments: the wasm running, and a page with its first data on screen (the
+//! benchmark's marks), and the work that waits until then (`after_first_screen`).
 
 use std::cell::{Cell, RefCell};
 
