@@ -38,15 +38,12 @@ pub fn provide_shared() {
         async move { a.server_info().await }
     });
     crate::live::retry_on_failure(info);
-    let owner = Owner::current().unwrap_or_default();
-    provide_context(Shared { info, catalog: StoredValue::new(None), owner });
+    let shared = Shared { info, catalog: StoredValue::new(None), owner: Owner::current().unwrap_or_default() };
+    provide_context(shared.clone());
     crate::interactive::after_first_screen(move || {
         request_idle_callback(move || {
-            // A failure is met again, and shown, on the page that needs the catalog.
-            let api = api.clone();
-            leptos::task::spawn_local(async move {
-                let _ = api.provider_regions().await;
-            })
+            // A failure is retried in the background, and shown on the page that needs it.
+            catalog_of(&shared, api.clone());
         })
     });
 }
@@ -60,11 +57,14 @@ pub fn server_info() -> ServerInfoResource {
 }
 
 pub fn catalog() -> CatalogResource {
-    let shared = expect_context::<Shared>();
+    catalog_of(&expect_context::<Shared>(), api())
+}
+
+/// The catalog's resource, made at the first call.
+fn catalog_of(shared: &Shared, api: Api) -> CatalogResource {
     if let Some(catalog) = shared.catalog.get_value() {
         return catalog;
     }
-    let api = api();
     let catalog = shared.owner.with(|| {
         let catalog = LocalResource::new(move || {
             let api = api.clone();
